@@ -1,0 +1,145 @@
+"""Jinja2 for LaTeX: safe delimiters, strict variables, escaping by default.
+
+Template values are LaTeX-escaped unless marked raw with the `latex` filter, so a string
+from a results file can never break the document; numbers go through `num`/`pct`, which
+produce siunitx markup. A missing variable stops the build naming template and line.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from pathlib import Path
+
+import jinja2
+from pylatex import NoEscape, Tabular
+from pylatex.utils import escape_latex
+
+from hw4.errors import RenderError
+from hw4.store import atomic_path, load_json
+
+
+def environment(templates_dir: Path | str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=escape,
+    )
+    env.filters.update(latex=raw, num=num, pct=pct)
+    env.globals.update(table=table)
+    return env
+
+
+def escape(value):
+    """Every value printed by a template passes here: raw LaTeX only if explicitly marked."""
+    if isinstance(value, NoEscape):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"refusing to print {value!r}: say in words what it means")
+    if isinstance(value, float):
+        raise TypeError(f"print the number {value!r} through the num filter, e.g. \\VAR{{x|num(3)}}")
+    return escape_latex(str(value))
+
+
+def raw(value) -> NoEscape:
+    """Mark a string as LaTeX (e.g. sympy.latex output) so it is not escaped."""
+    return NoEscape(str(value))
+
+
+def num(value, digits: int = 3) -> NoEscape:
+    """A number as siunitx `\\num{...}`, rounded to `digits` significant digits (ints exact)."""
+    return NoEscape(rf"\num{{{significant(value, digits)}}}")
+
+
+def pct(value, digits: int = 3) -> NoEscape:
+    """A fraction in [0, 1] as a percentage."""
+    return NoEscape(rf"\SI{{{significant(100 * value, digits)}}}{{\percent}}")
+
+
+def significant(value, digits: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"num expects a number, got {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        raise ValueError(f"cannot print the non-finite number {value!r}")
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    if -4 <= exponent < 6:  # plain decimals for everyday magnitudes
+        decimals = digits - 1 - exponent
+        return f"{round(value, decimals):.{max(decimals, 0)}f}"
+    return f"{value:.{digits - 1}e}"
+
+
+def table(header: list, rows: list[list], spec: str | None = None) -> NoEscape:
+    """A booktabs table via PyLaTeX; cells are escaped unless marked raw (`latex`/`num`)."""
+    spec = spec or "l" * len(header)
+    tab = Tabular(spec, booktabs=True)
+    tab.add_row([_cell(c) for c in header])
+    tab.add_hline()
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"table row {row!r} has {len(row)} cells, the header {len(header)}")
+        tab.add_row([_cell(c) for c in row])
+    return NoEscape(tab.dumps())
+
+
+def _cell(value):
+    return value if isinstance(value, NoEscape) else escape(value)
+
+
+def load_context(results_dir: Path | str) -> dict:
+    """The results tree: `results/<profile>/a/b.json` becomes `context['a']['b']`."""
+    results_dir = Path(results_dir)
+    context: dict = {}
+    for path in sorted(results_dir.rglob("*.json")):
+        *folders, stem = path.relative_to(results_dir).with_suffix("").parts
+        node = context
+        for folder in folders:
+            node = node.setdefault(folder, {})
+        node[stem] = load_json(path)
+    return context
+
+
+def render_all(templates_dir: Path | str, out_dir: Path | str, context: dict) -> list[Path]:
+    """Render every `*.tex.j2` in `templates_dir` to `out_dir/*.tex`."""
+    env = environment(templates_dir)
+    written = []
+    for template_path in sorted(Path(templates_dir).glob("*.tex.j2")):
+        text = render_one(env, template_path.name, context)
+        out = Path(out_dir) / template_path.name.removesuffix(".j2")
+        with atomic_path(out) as tmp:
+            tmp.write_text(text)
+        written.append(out)
+    return written
+
+
+def render_one(env: jinja2.Environment, name: str, context: dict) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as err:
+        raise RenderError(f"templates/{err.name or name}:{err.lineno}: {err.message}") from None
+    except jinja2.UndefinedError as err:
+        raise RenderError(f"{_where(err, name)}: undefined variable: {err.message}; "
+                          f"is the results file that provides it built?") from None
+    except (TypeError, ValueError) as err:
+        raise RenderError(f"{_where(err, name)}: {err}") from None
+
+
+def _where(err: Exception, name: str) -> str:
+    """The template line being rendered when `err` was raised (Jinja maps frames to templates)."""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return f"templates/{Path(frame.filename).name}:{frame.lineno}"
+    return f"templates/{name}"
