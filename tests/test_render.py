@@ -47,6 +47,8 @@ def test_table_is_booktabs_and_escapes_cells():
     out = templates.table(["name", "value"], [["a_b", NoEscape(r"$\alpha$")], ["c", 3]])
     assert r"\toprule" in out and r"\bottomrule" in out
     assert r"a\_b" in out and r"$\alpha$" in out
+    by_keys = templates.table(["x", "t"], [{"t": 0.123456, "x": "y"}], keys=["x", "t"])
+    assert r"y&\num{0.123}" in by_keys
     with pytest.raises(ValueError, match="has 1 cells"):
         templates.table(["a", "b"], [["x"]])
 

@@ -82,9 +82,14 @@ def significant(value, digits: int) -> str:
     return f"{value:.{digits - 1}e}"
 
 
-def table(header: list, rows: list[list], spec: str | None = None) -> NoEscape:
-    """A booktabs table via PyLaTeX; cells are escaped unless marked raw (`latex`/`num`)."""
+def table(header: list, rows: list, spec: str | None = None, keys: list | None = None) -> NoEscape:
+    """A booktabs table via PyLaTeX; cells are escaped unless marked raw (`latex`/`num`).
+
+    Rows are lists, or dicts whose `keys` give the columns; floats print with 3 digits.
+    """
     spec = spec or "l" * len(header)
+    if keys is not None:
+        rows = [[row[k] for k in keys] for row in rows]
     tab = Tabular(spec, booktabs=True)
     tab.add_row([_cell(c) for c in header])
     tab.add_hline()
@@ -96,6 +101,8 @@ def table(header: list, rows: list[list], spec: str | None = None) -> NoEscape:
 
 
 def _cell(value):
+    if isinstance(value, float):
+        return num(value, 3)
     return value if isinstance(value, NoEscape) else escape(value)
 
 
