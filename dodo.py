@@ -7,6 +7,7 @@ config (hw4.toml) -> experiments and derivations (results/) -> figures (figures/
 its own results, figures and dependency database, so switching profiles reruns nothing.
 This file only wires tasks to functions; it imports nothing heavy, so `doit list` is fast.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from doit import get_var  # noqa: E402
 from doit.task import clean_targets  # noqa: E402
 from doit.tools import config_changed  # noqa: E402
 
-from hw4 import config, paths  # noqa: E402
+from hw4 import config, paths, provenance  # noqa: E402
 from hw4.action import call  # noqa: E402
 
 PROFILE = get_var("profile", "full")
@@ -49,14 +50,15 @@ def section_hash(*sections):
 
 def action(target, *args, name, **kwargs):
     """Call `target` (imported only when the task runs) and record the wall time of task `name`."""
-    return (call, [target, *args], {"timing": TIMINGS / f"{name.replace(':', '-')}.json", **kwargs})
+    return (call, [target, *args], {"timing": TIMINGS / f"{name.replace(':', '.')}.json", **kwargs})
 
 
 # ----------------------------------------------------------------------------- results
 
 DERIVATIONS = {name: RESULTS / "derivations" / f"{name}.json" for name in ("batchnorm", "minimax")}
 
-RESULT_FILES = [*DERIVATIONS.values()]
+PROVENANCE = RESULTS / "provenance.json"
+RESULT_FILES = [*DERIVATIONS.values()]  # every experiment's results; the provenance record comes last
 
 # Every figure: name -> (function, the results files it reads, the config sections behind them).
 FIGURE_SPECS = {
@@ -95,6 +97,21 @@ def task_figures():
         }
 
 
+def task_provenance():
+    """Record code version, tools, machine, settings, task times, data checksums, figure stamps."""
+    data_dir = Path(os.environ.get("HW4_DATA_DIR", "data")) / "MNIST" / "raw"
+    data_files = sorted(p for p in data_dir.glob("*-ubyte")) if any("gan" in str(p) for p in RESULT_FILES) else []
+    return {
+        "actions": [action("hw4.provenance:run", PROVENANCE, name="provenance", profile=PROFILE,
+                           config_hash=CONFIG_HASH, timings_dir=TIMINGS, figure_files=FIGURE_FILES,
+                           data_files=data_files)],
+        "file_dep": [*RESULT_FILES, *FIGURE_FILES, *src("provenance.py")],
+        "targets": [PROVENANCE],
+        "uptodate": [config_changed(provenance.git_state())],
+        "clean": True,
+    }
+
+
 def task_render():
     """Fill the LaTeX templates from the results files."""
     templates = sorted(map(str, paths.TEMPLATES.glob("*.tex.j2")))
@@ -102,7 +119,7 @@ def task_render():
     return {
         "actions": [action("hw4.render:render", RESULTS, paths.TEMPLATES, paths.BIB, BUILD, name="render",
                            report=config.as_dict(CFG.report), profile=PROFILE, config_hash=CONFIG_HASH)],
-        "file_dep": [*templates, str(paths.BIB), *RESULT_FILES,
+        "file_dep": [*templates, str(paths.BIB), *RESULT_FILES, PROVENANCE,
                      *src("render/__init__.py", "render/templates.py")],
         "targets": targets,
         "uptodate": [config_changed(settings("report"))],
