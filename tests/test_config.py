@@ -61,7 +61,7 @@ def test_list_items_checked(tmp_path):
 
 
 def test_missing_key_and_section(tmp_path):
-    text = re.sub(r"(?m)^seed = \d+\n", "", TOML, count=1)
+    text = re.sub(r"(\[batchnorm\][^\[]*?)seed = \d+\n", r"\1", TOML, count=1)
     with pytest.raises(config.ConfigError, match=r"batchnorm\.seed: missing key \(an integer\)"):
         load_text(tmp_path, text)
     with pytest.raises(config.ConfigError, match=r"unknown section \[bogus\]"):
