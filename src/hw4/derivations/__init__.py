@@ -1,0 +1,1 @@
+"""Sympy derivations of the purely mathematical questions, each cross-checked numerically."""
