@@ -55,7 +55,8 @@ def action(target, *args, name, **kwargs):
 
 # ----------------------------------------------------------------------------- results
 
-DERIVATIONS = {name: RESULTS / "derivations" / f"{name}.json" for name in ("batchnorm", "minimax")}
+DERIVATIONS = {name: RESULTS / "derivations" / f"{name}.json"
+               for name in ("batchnorm", "minimax", "sparse_coding")}
 
 PROVENANCE = RESULTS / "provenance.json"
 RESULT_FILES = [*DERIVATIONS.values()]  # every experiment's results; the provenance record comes last
@@ -64,18 +65,21 @@ RESULT_FILES = [*DERIVATIONS.values()]  # every experiment's results; the proven
 FIGURE_SPECS = {
     "batchnorm_norms": ("hw4.plots.derivations:batchnorm_norms", [DERIVATIONS["batchnorm"]], ["batchnorm"]),
     "minimax_landscape": ("hw4.plots.derivations:minimax_landscape", [DERIVATIONS["minimax"]], ["minimax"]),
+    "sparse_coding_robustness": ("hw4.plots.sparse_coding:robustness", [DERIVATIONS["sparse_coding"]],
+                                 ["sparse_coding"]),
 }
 FIGURE_FILES = [FIGURES / f"{name}.pdf" for name in FIGURE_SPECS]
 
 
 def task_derive():
-    """Q4 and Q5.1: derive with sympy, cross-check numerically."""
+    """Q3, Q4 and Q5.1: derive with sympy, cross-check numerically."""
     for name, out in DERIVATIONS.items():
         yield {
             "name": name,
             "doc": f"sympy derivation and numeric checks -> {out}",
             "actions": [action(f"hw4.derivations.{name}:run", getattr(CFG, name), out, name=f"derive:{name}")],
-            "file_dep": src("config.py", "derivations/__init__.py", f"derivations/{name}.py"),
+            "file_dep": src("config.py", "derivations/__init__.py", "derivations/finite_diff.py",
+                            f"derivations/{name}.py"),
             "targets": [out],
             "uptodate": [config_changed(settings(name))],
             "clean": True,
@@ -108,7 +112,7 @@ def task_provenance():
         "file_dep": [*RESULT_FILES, *FIGURE_FILES, *src("provenance.py")],
         "targets": [PROVENANCE],
         "uptodate": [config_changed(provenance.git_state())],
-        "clean": True,
+        "clean": [clean_targets, (_remove_tree, [TIMINGS])],
     }
 
 

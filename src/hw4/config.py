@@ -71,13 +71,103 @@ class Minimax:
     grid_x: int = at_least(3)          # grid points in x for min over x of max over y
     grid_y: int = at_least(3)          # grid points in y
     fd_step: float = positive()
-    deltas: list[float] = positive()   # neighbourhood radii for the local-minimax check
+    deltas: list[float] = rule("in (0, 1]", lambda v: 0 < v <= 1)  # x moves of the local-minimax check
+    local_points: int = at_least(3)    # y grid points in each neighbourhood of the local check
+    plot_x: int = at_least(3)          # resolution of the landscape of f stored for the figure
+    plot_y: int = at_least(3)
+
+
+@dataclass(frozen=True)
+class SparseCoding:
+    """Q3: the sparse coding example, attacked at tau = 1/sqrt(dim) (the assignment's radius)."""
+    dim: int = at_least(4)             # d: input dimension = number of dictionary features
+    sparsity: int = rule("odd and >= 1", lambda v: v >= 1 and v % 2 == 1)  # k active features per input
+    threshold: float = rule("in (0, 1)", lambda v: 0 < v < 1)  # b: the ReLU network's bias
+    samples: int = at_least(10)        # inputs attacked
+    pgd_steps: int = at_least(1)       # projected-gradient attack: the numeric cross-check
+    pgd_restarts: int = at_least(1)
+    radius_max: float = positive()     # the robustness curve spans tau sqrt(d) in [0, radius_max]
+    radius_points: int = at_least(3)
+    seed: int = at_least(0)
+
+
+@dataclass(frozen=True)
+class Overparam:
+    """Q1.2: SGD on the exact population loss of a two-layer ReLU student, and the sweep over m."""
+    d: int = at_least(1)               # input dimension = number of target units
+    settings_m: list[int] = at_least(1)  # student widths of the required figure (m = d and m = 10 d)
+    settings_seeds: int = at_least(1)  # independent runs per required setting
+    sweep_m: list[int] = at_least(1)   # student widths of the bonus sweep
+    sweep_seeds: int = at_least(1)     # independent runs per width of the sweep
+    batch: int = at_least(1)           # SGD mini-batch size B
+    settings_steps: int = at_least(10)  # SGD iterations per run of the required settings
+    sweep_steps: int = at_least(10)    # SGD iterations per run of the sweep
+    lr_grid: list[float] = positive()  # candidate step scales c, lr = c / m; the rule picks one
+    lr_safety: float = rule("in (0, 1]", lambda v: 0 < v <= 1)  # c = lr_safety * largest stable c
+    calib_steps: int = at_least(10)    # length of each stability trial
+    calib_seeds: int = at_least(1)     # runs per stability trial
+    anneal_frac: float = rule("in [0, 1)", lambda v: 0 <= v < 1)  # final share of steps with a decaying lr
+    anneal_to: float = rule("in (0, 1]", lambda v: 0 < v <= 1)    # lr factor reached at the last step
+    evals: int = at_least(2)           # exact evaluations of f, log-spaced in the step count
+    mc_points: int = at_least(1)       # checkpoints with a Monte Carlo estimate of f (required settings)
+    mc_samples: int = at_least(100)    # Gaussian samples per Monte Carlo estimate
+    loss_tol: float = positive()       # final f below this: reached a global minimum
+    grad_tol: float = positive()       # final |grad f| below this (and f >= loss_tol): spurious minimum
+    hessian_max_params: int = at_least(1)  # check the Hessian of spurious end points up to m d parameters
+    cover_cos: float = rule("in (0, 1)", lambda v: 0 < v < 1)  # a target counts as covered by a unit at cosine >= this
+    seed: int = at_least(0)
+
+
+@dataclass(frozen=True)
+class GanExperiment:
+    """One Q5.2 experiment: the assignment fixes its learning rates, batch size and epochs."""
+    lr_g: float = positive()           # generator's Adam learning rate
+    lr_d: float = positive()           # discriminator's Adam learning rate
+    batch: int = at_least(1)
+    epochs: int = at_least(1)
+
+
+@dataclass(frozen=True)
+class Gan:
+    """Q5.2: the reference GAN on MNIST and how its samples are measured."""
+    model: str = rule("'A' or 'B' (facts.md section 2)", lambda v: v in ("A", "B"))
+    seed: int = at_least(0)            # same seed, same initial weights and noise in every experiment
+    train_images: int = at_least(1)    # MNIST training images used (60000: all)
+    compare_epoch: int = at_least(1)   # the assignment's T = 20: grids and numbers compared there
+    grid_samples: int = rule("a square >= 4", lambda v: v >= 4 and round(v ** 0.5) ** 2 == v)
+    eval_samples: int = at_least(100)  # generated images scored by the classifier after every epoch
+    mode_share: float = rule("in (0, 0.1]", lambda v: 0 < v <= 0.1)  # a digit is covered at this share
+    curve_points: int = at_least(1)    # points per epoch on the training curves
+    experiments: dict[str, GanExperiment]
+
+    def __post_init__(self):
+        for name, exp in self.experiments.items():
+            if exp.epochs < self.compare_epoch:
+                raise ConfigError(f"gan.experiments.{name}.epochs = {exp.epochs} is below "
+                                  f"gan.compare_epoch = {self.compare_epoch}; every experiment "
+                                  f"must reach the epoch its samples are compared at")
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """Q5.2: the MNIST classifier that measures generated samples."""
+    seed: int = at_least(0)
+    epochs: int = at_least(1)
+    batch: int = at_least(1)
+    lr: float = positive()             # Adam, decayed by lr_decay after every epoch
+    lr_decay: float = rule("in (0, 1]", lambda v: 0 < v <= 1)
+    train_images: int = at_least(100)  # MNIST training images used (60000: all)
+    min_accuracy: float = fraction()   # the task fails below this test accuracy
 
 
 SECTIONS: dict[str, type] = {
     "report": Report,
+    "overparam": Overparam,
     "batchnorm": Batchnorm,
     "minimax": Minimax,
+    "sparse_coding": SparseCoding,
+    "gan": Gan,
+    "classifier": Classifier,
 }
 
 
