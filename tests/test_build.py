@@ -74,7 +74,8 @@ def test_config_edit_reruns_only_its_own_tasks(built):
     edited = re.sub(r"(\[quick\.minimax\]\s*\n(?:.*\n)*?grid_x = )(\d+)", lambda m: m[1] + str(int(m[2]) + 2), text, count=1)
     assert edited != text
     toml.write_text(edited)
-    assert ran(doit(built, "profile=quick")) == {"derive:minimax", "figures:minimax_landscape", "render", "pdf"}
+    assert ran(doit(built, "profile=quick")) == {"derive:minimax", "figures:minimax_landscape",
+                                                 "provenance", "render", "pdf"}
 
 
 def test_bad_config_stops_with_a_short_message(built):
