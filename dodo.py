@@ -58,8 +58,17 @@ def action(target, *args, name, **kwargs):
 DERIVATIONS = {name: RESULTS / "derivations" / f"{name}.json"
                for name in ("batchnorm", "minimax", "sparse_coding")}
 
+# Q1.2: task name -> (function in hw4.overparam, its targets); settings and sweep read lr.json.
+OVERPARAM_DIR = RESULTS / "overparam"
+OVERPARAM = {
+    "calibrate": ("run_calibration", [OVERPARAM_DIR / "lr.json", OVERPARAM_DIR / "config.json"]),
+    "settings": ("run_settings", [OVERPARAM_DIR / "settings.json", OVERPARAM_DIR / "settings_weights.pt"]),
+    "sweep": ("run_sweep", [OVERPARAM_DIR / "sweep.json", OVERPARAM_DIR / "sweep_weights.pt"]),
+}
+OVERPARAM_JSON = [t for _, targets in OVERPARAM.values() for t in targets if t.suffix == ".json"]
+
 PROVENANCE = RESULTS / "provenance.json"
-RESULT_FILES = [*DERIVATIONS.values()]  # every experiment's results; the provenance record comes last
+RESULT_FILES = [*DERIVATIONS.values(), *OVERPARAM_JSON]  # every experiment's results; the provenance record comes last
 
 # Every figure: name -> (function, the results files it reads, the config sections behind them).
 FIGURE_SPECS = {
@@ -67,6 +76,8 @@ FIGURE_SPECS = {
     "minimax_landscape": ("hw4.plots.derivations:minimax_landscape", [DERIVATIONS["minimax"]], ["minimax"]),
     "sparse_coding_robustness": ("hw4.plots.sparse_coding:robustness", [DERIVATIONS["sparse_coding"]],
                                  ["sparse_coding"]),
+    "overparam_curves": ("hw4.plots.overparam:overparam_curves", [OVERPARAM_DIR / "settings.json"], ["overparam"]),
+    "overparam_sweep": ("hw4.plots.overparam:overparam_sweep", [OVERPARAM_DIR / "sweep.json"], ["overparam"]),
 }
 FIGURE_FILES = [FIGURES / f"{name}.pdf" for name in FIGURE_SPECS]
 
@@ -82,6 +93,21 @@ def task_derive():
                             f"derivations/{name}.py"),
             "targets": [out],
             "uptodate": [config_changed(settings(name))],
+            "clean": True,
+        }
+
+
+def task_overparam():
+    """Q1.2: SGD on the exact population loss: the step-size rule, the two settings, the sweep over m."""
+    for name, (function, targets) in OVERPARAM.items():
+        yield {
+            "name": name,
+            "doc": f"Q1.2 {name} -> {targets[0]}",
+            "actions": [action(f"hw4.overparam:{function}", CFG.overparam, OVERPARAM_DIR, name=f"overparam:{name}")],
+            "file_dep": [*src("config.py", "overparam.py"),
+                         *([] if name == "calibrate" else [OVERPARAM["calibrate"][1][0]])],
+            "targets": targets,
+            "uptodate": [config_changed(settings("overparam"))],
             "clean": True,
         }
 
