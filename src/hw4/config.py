@@ -112,9 +112,10 @@ class Overparam:
     mc_points: int = at_least(1)       # checkpoints with a Monte Carlo estimate of f (required settings)
     mc_samples: int = at_least(100)    # Gaussian samples per Monte Carlo estimate
     loss_tol: float = positive()       # final f below this: reached a global minimum
-    grad_tol: float = positive()       # final |grad f| below this (and f >= loss_tol): spurious minimum
-    hessian_max_params: int = at_least(1)  # check the Hessian of spurious end points up to m d parameters
+    grad_tol: float = positive()       # final |grad f| below this, f >= loss_tol, a target uncovered: stuck
+    hessian_max_params: int = at_least(1)  # Hessian of stuck end points up to m d parameters: minimum or saddle
     cover_cos: float = rule("in (0, 1)", lambda v: 0 < v < 1)  # a target counts as covered by a unit at cosine >= this
+    cpu_threads: int = at_least(1)     # torch CPU threads while this experiment runs
     seed: int = at_least(0)
 
 
