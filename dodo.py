@@ -67,8 +67,14 @@ OVERPARAM = {
 }
 OVERPARAM_JSON = [t for _, targets in OVERPARAM.values() for t in targets if t.suffix == ".json"]
 
+# Q5.2: the classifier that measures generated samples, then one task per GAN experiment.
+GAN_DIR = RESULTS / "gan"
+GAN_CLASSIFIER = GAN_DIR / "classifier"
+GAN_METRICS = {name: GAN_DIR / name / "metrics.json" for name in CFG.gan.experiments}
+GAN_JSON = [GAN_CLASSIFIER / "metrics.json", *GAN_METRICS.values()]
+
 PROVENANCE = RESULTS / "provenance.json"
-RESULT_FILES = [*DERIVATIONS.values(), *OVERPARAM_JSON]  # every experiment's results; the provenance record comes last
+RESULT_FILES = [*DERIVATIONS.values(), *OVERPARAM_JSON, *GAN_JSON]  # every experiment's results; the provenance record comes last
 
 # Every figure: name -> (function, the results files it reads, the config sections behind them).
 FIGURE_SPECS = {
@@ -78,6 +84,9 @@ FIGURE_SPECS = {
                                  ["sparse_coding"]),
     "overparam_curves": ("hw4.plots.overparam:overparam_curves", [OVERPARAM_DIR / "settings.json"], ["overparam"]),
     "overparam_sweep": ("hw4.plots.overparam:overparam_sweep", [OVERPARAM_DIR / "sweep.json"], ["overparam"]),
+    "gan_samples": ("hw4.plots.gan:samples", [*GAN_METRICS.values()], ["gan"]),  # + samples.pt beside each
+    "gan_curves": ("hw4.plots.gan:curves", [*GAN_METRICS.values()], ["gan"]),
+    "gan_quality": ("hw4.plots.gan:quality", [*GAN_METRICS.values()], ["gan", "classifier"]),
 }
 FIGURE_FILES = [FIGURES / f"{name}.pdf" for name in FIGURE_SPECS]
 
@@ -109,6 +118,35 @@ def task_overparam():
             "targets": targets,
             "uptodate": [config_changed(settings("overparam"))],
             "clean": True,
+        }
+
+
+def task_gan():
+    """Q5.2: the MNIST classifier that measures samples, then each GAN experiment (resumable)."""
+    weights = GAN_CLASSIFIER / "classifier.pt"
+    yield {
+        "name": "classifier",
+        "doc": f"Q5.2 MNIST classifier -> {GAN_CLASSIFIER}",
+        "actions": [action("hw4.gan.classifier:run_classifier", CFG.classifier, GAN_CLASSIFIER,
+                           name="gan:classifier")],
+        "file_dep": src("config.py", "gan/__init__.py", "gan/device.py", "gan/data.py", "gan/classifier.py",
+                        "gan/metrics.py"),
+        "targets": [GAN_CLASSIFIER / "metrics.json", GAN_CLASSIFIER / "config.json", weights],
+        "uptodate": [config_changed(settings("classifier"))],
+        "clean": True,
+    }
+    shared = {k: v for k, v in config.as_dict(CFG.gan).items() if k != "experiments"}
+    for name, metrics in GAN_METRICS.items():
+        out = metrics.parent
+        yield {
+            "name": name,
+            "doc": f"Q5.2 GAN experiment {name} -> {out}",
+            "actions": [action("hw4.gan.train:run_experiment", CFG.gan, name, weights, out, name=f"gan:{name}")],
+            "file_dep": [weights, *src("config.py", "gan/__init__.py", "gan/device.py", "gan/data.py", "gan/nets.py",
+                                       "gan/train.py", "gan/classifier.py", "gan/metrics.py")],
+            "targets": [metrics, out / "config.json", out / "samples.pt", out / "weights.pt"],
+            "uptodate": [config_changed({"gan": shared, name: config.as_dict(CFG.gan.experiments[name])})],
+            "clean": [clean_targets, (_remove_tree, [out])],  # with an interrupted run's checkpoint
         }
 
 

@@ -139,6 +139,7 @@ class Gan:
     eval_samples: int = at_least(100)  # generated images scored by the classifier after every epoch
     mode_share: float = rule("in (0, 0.1]", lambda v: 0 < v <= 0.1)  # a digit is covered at this share
     curve_points: int = at_least(1)    # points per epoch on the training curves
+    cpu_threads: int = at_least(1)     # torch CPU threads while an experiment runs (no GPU)
     experiments: dict[str, GanExperiment]
 
     def __post_init__(self):
@@ -159,6 +160,7 @@ class Classifier:
     lr_decay: float = rule("in (0, 1]", lambda v: 0 < v <= 1)
     train_images: int = at_least(100)  # MNIST training images used (60000: all)
     min_accuracy: float = fraction()   # the task fails below this test accuracy
+    cpu_threads: int = at_least(1)     # torch CPU threads while it trains (no GPU)
 
 
 SECTIONS: dict[str, type] = {
