@@ -7,7 +7,6 @@ config (hw4.toml) -> experiments and derivations (results/) -> figures (figures/
 its own results, figures and dependency database, so switching profiles reruns nothing.
 This file only wires tasks to functions; it imports nothing heavy, so `doit list` is fast.
 """
-import os
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from doit.task import clean_targets  # noqa: E402
 from doit.tools import config_changed  # noqa: E402
 
 from hw4 import config, paths, provenance  # noqa: E402
+from hw4.gan import data  # noqa: E402
 from hw4.action import call  # noqa: E402
 
 PROFILE = get_var("profile", "full")
@@ -113,7 +113,7 @@ def task_overparam():
             "name": name,
             "doc": f"Q1.2 {name} -> {targets[0]}",
             "actions": [action(f"hw4.overparam:{function}", CFG.overparam, OVERPARAM_DIR, name=f"overparam:{name}")],
-            "file_dep": [*src("config.py", "overparam.py"),
+            "file_dep": [*src("config.py", "device.py", "overparam.py"),
                          *([] if name == "calibrate" else [OVERPARAM["calibrate"][1][0]])],
             "targets": targets,
             "uptodate": [config_changed(settings("overparam"))],
@@ -129,7 +129,7 @@ def task_gan():
         "doc": f"Q5.2 MNIST classifier -> {GAN_CLASSIFIER}",
         "actions": [action("hw4.gan.classifier:run_classifier", CFG.classifier, GAN_CLASSIFIER,
                            name="gan:classifier")],
-        "file_dep": src("config.py", "gan/__init__.py", "gan/device.py", "gan/data.py", "gan/classifier.py",
+        "file_dep": src("config.py", "device.py", "gan/__init__.py", "gan/data.py", "gan/classifier.py",
                         "gan/metrics.py"),
         "targets": [GAN_CLASSIFIER / "metrics.json", GAN_CLASSIFIER / "config.json", weights],
         "uptodate": [config_changed(settings("classifier"))],
@@ -142,7 +142,7 @@ def task_gan():
             "name": name,
             "doc": f"Q5.2 GAN experiment {name} -> {out}",
             "actions": [action("hw4.gan.train:run_experiment", CFG.gan, name, weights, out, name=f"gan:{name}")],
-            "file_dep": [weights, *src("config.py", "gan/__init__.py", "gan/device.py", "gan/data.py", "gan/nets.py",
+            "file_dep": [weights, *src("config.py", "device.py", "gan/__init__.py", "gan/data.py", "gan/nets.py",
                                        "gan/train.py", "gan/classifier.py", "gan/metrics.py")],
             "targets": [metrics, out / "config.json", out / "samples.pt", out / "weights.pt"],
             "uptodate": [config_changed({"gan": shared, name: config.as_dict(CFG.gan.experiments[name])})],
@@ -167,8 +167,8 @@ def task_figures():
 
 def task_provenance():
     """Record code version, tools, machine, settings, task times, data checksums, figure stamps."""
-    data_dir = Path(os.environ.get("HW4_DATA_DIR", "data")) / "MNIST" / "raw"
-    data_files = sorted(p for p in data_dir.glob("*-ubyte")) if any("gan" in str(p) for p in RESULT_FILES) else []
+    raw = data.data_dir() / "MNIST" / "raw"
+    data_files = [raw / name for name in data.FILES if (raw / name).exists()]
     return {
         "actions": [action("hw4.provenance:run", PROVENANCE, name="provenance", profile=PROFILE,
                            config_hash=CONFIG_HASH, timings_dir=TIMINGS, figure_files=FIGURE_FILES,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from hw4.config import as_dict
+from hw4.device import cpu_threads, pick
 from hw4.errors import Hw4Error
 from hw4.store import load_json, save_json, save_torch
 
@@ -33,9 +33,6 @@ STATUSES = ("global", "spurious", "saddle", "unresolved")
 # and SGD samples from tag + 1, so the two are independent replications.
 CALIBRATION, SETTINGS, SWEEP = 2, 10, 20
 
-
-def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # ----------------------------------------------------------------------------- exact loss
@@ -152,7 +149,7 @@ def train(W: torch.Tensor, *, lr: float, batch: int, steps: int, anneal_frac: fl
     from tqdm import tqdm
 
     S, m, d = W.shape
-    dev = device()
+    dev = pick()
     data = torch.Generator(device=dev).manual_seed(seed)
     check = torch.Generator(device=dev).manual_seed(seed + 1)
     Wt = W.transpose(-1, -2).to(dev, dtype).contiguous()
@@ -413,19 +410,6 @@ def _mc_check(run: dict) -> dict:
     return {"points": [{"step": p["step"], "mean": p["mean"], "se": p["se"]} for p in run["mc"]],
             "compared": z.numel(), "max_abs_z": z.abs().max().item() if z.numel() else None,
             "frac_within_2se": (z.abs() <= 2).double().mean().item() if z.numel() else None}
-
-
-@contextmanager
-def cpu_threads(n: int):
-    """Run with n torch CPU threads, then restore. This experiment's tensors are small (a step is
-    well under a millisecond), so extra threads mostly wait on each other, and on a shared
-    machine they make it several times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_calibration(section, out_dir) -> None:

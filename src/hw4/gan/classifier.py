@@ -86,7 +86,7 @@ def accuracy(model: Classifier, images, labels) -> float:
 def run_classifier(section, out_dir: Path | str) -> None:
     """Task edge: train on MNIST's training set, test on its test set, save the weights and
     the test set's feature statistics (the reference of every Fréchet distance)."""
-    from hw4.gan import device as dev
+    from hw4 import device as dev
     from hw4.gan.data import load_mnist
     from hw4.gan.metrics import gaussian
 

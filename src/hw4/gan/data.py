@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from hw4.errors import DataError
 
 ENV_VAR = "HW4_DATA_DIR"

@@ -200,7 +200,7 @@ def run_experiment(gan, name: str, classifier_path: Path | str, out_dir: Path | 
     """Task edge: train experiment `name` of the `gan` config section, judge it with the saved
     classifier, and write metrics.json, config.json, samples.pt and weights.pt to `out_dir`.
     An interrupted run resumes from out_dir/checkpoint.pt; a diverged run is recorded."""
-    from hw4.gan import device as dev
+    from hw4 import device as dev
     from hw4.gan.classifier import load_judge
     from hw4.gan.data import load_mnist
     from hw4.gan.metrics import quality

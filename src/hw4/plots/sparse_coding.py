@@ -12,7 +12,7 @@ def robustness(results: Path | str, out: Path | str, *, task: str, config_hash: 
     res = load_json(results)
     c = res["numeric"]["curve"]
     b = res["threshold"]
-    models = [("linear", rf"linear $\langle Mw^*, x\rangle$", PALETTE[1], "s"),
+    models = [("linear", r"linear $\langle Mw^*, x\rangle$", PALETTE[1], "s"),
               ("relu", rf"ReLU net, threshold $b = {b:.2f}$", PALETTE[0], "o")]
     fig, (acc, drop) = figure(ncols=2, height_in=2.7)
     for name, label, colour, marker in models:
