@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import statistics
 import sys
 import time
@@ -210,6 +211,39 @@ def judge_seconds(samples: int) -> float:
     return min(_time(lambda: quality(train.generate(G, noise), judge, 0.01)) for _ in range(3))
 
 
+def _steps_per_second(threads: int, batch: int, steps: int, start, out) -> None:
+    """Child process: train `steps` steps on random images with `threads` threads, after `start`."""
+    torch.set_num_threads(threads)
+    G, D = nets.build("A", 0)
+    opt_g, opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
+    gen = torch.Generator().manual_seed(0)
+    images = torch.rand(batch * steps, 784) * 2 - 1
+    train.train_epoch(G, D, opt_g, opt_d, images[:batch * 3], batch, gen, 100)  # warm-up
+    start.wait()
+    t = time.perf_counter()
+    train.train_epoch(G, D, opt_g, opt_d, images, batch, gen, 100)
+    out.put(steps / (time.perf_counter() - t))
+
+
+def side_by_side(batch: int, steps: int) -> tuple[float, float]:
+    """Steps per second of the whole machine: one process on all cores, then one single-threaded
+    process per core at once (what `doit -n <cores>` with cpu_threads = 1 does)."""
+    ctx = multiprocessing.get_context("spawn")  # a fork would inherit torch's thread pool
+    cores = torch.get_num_threads()
+    rates = []
+    for procs, threads in ((1, cores), (cores, 1)):
+        start, out = ctx.Barrier(procs + 1), ctx.Queue()
+        children = [ctx.Process(target=_steps_per_second, args=(threads, batch, steps, start, out))
+                    for _ in range(procs)]
+        for c in children:
+            c.start()
+        start.wait()
+        rates.append(sum(out.get() for _ in children))
+        for c in children:
+            c.join()
+    return rates[0], rates[1]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=10, help="steps per timing round at batch 100")
@@ -267,9 +301,17 @@ def main():
     print(f"batch 1000 (fastest of 3 rounds of {big} steps): {t_big * 1e3:.0f} ms/step, {step_flops(preset, 1000) / t_big / 1e9:.1f} GFLOP/s "
           f"({step_flops(preset, 1000) / t_big / 1e9 / peak:.0%} of peak)")
 
+    cores = torch.get_num_threads()
+    print(f"the whole machine, one process on {cores} threads against {cores} single-threaded processes at once:")
+    for batch, steps in ((100, 20 * args.steps), (1000, 2 * args.steps)):
+        one, many = side_by_side(batch, steps)
+        print(f"  batch {batch}: {one:.1f} against {many:.1f} steps/s in all ({many / one:.2f}x), "
+              f"{step_flops(preset, batch) * many / 1e9:.1f} GFLOP/s "
+              f"({step_flops(preset, batch) * many / 1e9 / peak:.0%} of peak) side by side")
+
     t_judge = judge_seconds(cfg.gan.eval_samples)
     t_fast = min(ours)
-    print("full experiments, estimated from the fastest rounds (what a quiet machine gives):")
+    print("full experiments one at a time on all threads, estimated from the fastest rounds (a quiet machine):")
     total, work = 0.0, 0.0
     for name, exp in cfg.gan.experiments.items():
         steps = cfg.gan.train_images // exp.batch * exp.epochs
