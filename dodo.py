@@ -26,9 +26,7 @@ try:
 except config.ConfigError as err:
     sys.exit(f"error: {err}")
 
-# Two tasks at a time, one CPU thread each (hw4.toml): on two cores that trains two small
-# networks ~1.5x faster than one task on two threads. `doit -n 1` runs one at a time.
-DOIT_CONFIG = {"dep_file": paths.dep_file(PROFILE), "verbosity": 2, "num_process": 2}
+DOIT_CONFIG = {"dep_file": paths.dep_file(PROFILE), "verbosity": 2}
 RESULTS = paths.results(PROFILE)
 FIGURES = paths.figures(PROFILE)
 BUILD = paths.build(PROFILE)
