@@ -6,8 +6,9 @@ D step backpropagating into an undetached G, and the G step computing D's parame
 gradients too. Both run candidate A at batch 100 from the same weights, alternating in rounds
 so machine noise hits both alike. Printed: ms per step and per epoch, the ratio (>= 2 is
 required), achieved GFLOP/s (counting the matrix products a step needs) against this machine's
-2048x2048 float32 matmul peak, an estimate of the three full experiments, and a check that
-both loops make the same updates (dropout off, the same batches and noise).
+2048x2048 float32 matmul peak, the machine's throughput with one process on all cores against
+one single-threaded process per core, an estimate of the three full experiments, and a check
+that both loops make the same updates (float64, dropout off, the same batches and noise).
 
     HW4_DATA_DIR=../shared/data/mnist python bench/bench_gan.py [--steps 100] [--rounds 3]
 """
