@@ -113,9 +113,8 @@ def quality(*paths, task: str, config_hash: str) -> None:
     ax_share.axhline(0.1, color="0.5", lw=0.8, ls="--")
     top = max(max(b[1]) for b in bars)
     ax_share.set(xticks=range(10), xlabel="predicted digit", ylabel="share of samples",
-                 ylim=(0, 1.5 * top), title="digit shares (uniform: 0.1)")
-    ax_share.legend(fontsize=6, ncols=2, loc="upper center", frameon=False, handlelength=1,
-                    columnspacing=0.8)
+                 ylim=(0, 1.05 * top), title="digit shares (uniform: 0.1)")
+    # No legend of its own: the colours are the figure's, and the caption explains the hatching.
     handles, labels = ax_fd.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(runs), 2), fontsize=7,
                frameon=False)
