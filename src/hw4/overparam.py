@@ -205,21 +205,25 @@ def covered_targets(W: torch.Tensor, cover_cos: float) -> torch.Tensor:
     return (unit.max(dim=-2).values >= cover_cos).sum(-1)
 
 
+def stuck(loss: torch.Tensor, grad_norm: torch.Tensor, uncovered: torch.Tensor, section) -> torch.Tensor:
+    """Runs at rest away from the global minima: f >= loss_tol at a near-stationary point
+    (|grad f| < grad_tol) that misses at least one target, so not merely creeping towards zero loss."""
+    return (loss >= section.loss_tol) & (grad_norm < section.grad_tol) & (uncovered > 0)
+
+
 def classify(loss: torch.Tensor, grad_norm: torch.Tensor, uncovered: torch.Tensor,
              min_eig: torch.Tensor, section) -> list[str]:
     """How each run ended, from its final exact loss, gradient norm, coverage and curvature.
 
-    'global': f < loss_tol. A run is stuck when f >= loss_tol at a near-stationary point
-    (|grad f| < grad_tol) that misses at least one target, so it is not merely creeping
-    towards zero loss; stuck runs are 'saddle' when the exact Hessian there has a negative
-    eigenvalue and 'spurious' (a spurious local minimum) otherwise (min_eig is NaN where the
-    Hessian was not computed). 'unresolved': anything else, still moving when training stopped.
+    'global': f < loss_tol. Stuck runs (above) are 'saddle' when the exact Hessian there has a
+    negative eigenvalue and 'spurious' (a spurious local minimum) otherwise (min_eig is NaN where
+    the Hessian was not computed). 'unresolved': anything else, still moving when training stopped.
     """
     out = []
-    for f, g, k, e in zip(loss.tolist(), grad_norm.tolist(), uncovered.tolist(), min_eig.tolist()):
+    for f, at_rest, e in zip(loss.tolist(), stuck(loss, grad_norm, uncovered, section).tolist(), min_eig.tolist()):
         if f < section.loss_tol:
             out.append("global")
-        elif g >= section.grad_tol or k == 0:
+        elif not at_rest:
             out.append("unresolved")
         else:
             out.append("saddle" if e < 0 else "spurious")
@@ -264,10 +268,10 @@ def summarize(run: dict, m: int, section, steps: int) -> dict:
     loss, gnorm, W = run["loss"][:, -1], run["grad_norm"], run["W"]
     S, _, d = W.shape
     uncovered = d - covered_targets(W, section.cover_cos)
-    stuck = (loss >= section.loss_tol) & (gnorm < section.grad_tol) & (uncovered > 0)
+    at_rest = stuck(loss, gnorm, uncovered, section)
     min_eig = torch.full((S,), math.nan, dtype=torch.float64)
     if m * d <= section.hessian_max_params:
-        for i in stuck.nonzero()[:, 0].tolist():  # a handful of runs, each a (m d)^2 matrix
+        for i in at_rest.nonzero()[:, 0].tolist():  # a handful of runs, each a (m d)^2 matrix
             min_eig[i] = torch.linalg.eigvalsh(hessian(W[i]))[0]
     status = classify(loss, gnorm, uncovered, min_eig, section)
     n = {k: status.count(k) for k in STATUSES}
@@ -285,9 +289,9 @@ def summarize(run: dict, m: int, section, steps: int) -> dict:
         "m": m, "seeds": S, "status": status, "final_loss": loss, "final_grad_norm": gnorm,
         "uncovered": uncovered, "steps_to_tol": reach,
         **{f"n_{k}": n[k] for k in STATUSES}, **{f"frac_{k}": n[k] / S for k in STATUSES},
-        "spurious_ci95": wilson(n["spurious"], S), "n_stuck": int(stuck.sum()),
-        "stuck_min_eig": [None if math.isnan(e) else e for e in min_eig[stuck].tolist()],
-        "stuck_unchecked": int((stuck & min_eig.isnan()).sum()),
+        "spurious_ci95": wilson(n["spurious"], S), "n_stuck": int(at_rest.sum()),
+        "stuck_min_eig": [None if math.isnan(e) else e for e in min_eig[at_rest].tolist()],
+        "stuck_unchecked": int((at_rest & min_eig.isnan()).sum()),
         "loss_min": q[0], "loss_q25": q[1], "loss_median": q[2], "loss_q75": q[3], "loss_max": q[4],
         # the median over all seeds, defined once at least half of them got there
         "median_steps_to_tol": reached[(S + 1) // 2 - 1] if len(reached) >= (S + 1) // 2 else None,
