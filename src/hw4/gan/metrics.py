@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 
@@ -59,5 +57,3 @@ def quality(images, judge, mode_share: float) -> dict:
     mu, cov = gaussian(feats)
     return {**digit_stats(logits, mode_share), "fd": frechet_distance(mu, cov, mu_test, cov_test)}
 
-
-MAX_ENTROPY_BITS = math.log2(10)
