@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from hw4 import config  # noqa: E402
 from hw4 import overparam as op  # noqa: E402
+from peak import matmul_peak  # noqa: E402  (bench/peak.py, beside this script)
 
 D, BATCH, LR = 20, 64, 1e-3
 
@@ -35,11 +36,6 @@ def best_time(fn, repeats: int, rounds: int = 5) -> float:
             fn()
         best = min(best, (time.perf_counter() - start) / repeats)
     return best
-
-
-def matmul_peak() -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    return 2 * 2048 ** 3 / best_time(lambda: a @ b, 5) / 1e9
 
 
 def baseline_step(weights: list[torch.Tensor], gen: torch.Generator) -> None:
