@@ -119,7 +119,7 @@ def overparam_sweep(sweep_json, out_pdf, task: str, config_hash: str) -> None:
             ax_h.plot(np.full(sign.sum(), xx), eig[sign], "o" if status == "spurious" else "^", ms=3.5,
                       mfc="none", color=STATUS_COLOUR[status])
     ax_h.axhline(0, lw=0.8, color="0.3")
-    ax_h.set(yscale="symlog", ylabel="smallest Hessian eigenvalue",
+    ax_h.set(ylabel="smallest Hessian eigenvalue",
              title=f"(d) curvature where runs stall ($md \\leq {cfg['hessian_max_params']}$)")
     ax_h.set_yscale("symlog", linthresh=1e-3)
     for ax in (ax_f, ax_l, ax_t, ax_h):
