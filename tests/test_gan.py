@@ -220,6 +220,8 @@ def test_digit_stats_detect_collapse():
     c = metrics.digit_stats(collapsed, mode_share=0.01)
     assert c["modes"] == 1 and c["entropy_bits"] < 0.1 and c["digit_share"][3] == pytest.approx(497 / 500)
     assert c["confidence"] > 0.99
+    one = metrics.digit_stats(torch.eye(10)[[3] * 50] * 9, mode_share=0.01)  # every sample a 3
+    assert one["entropy_bits"] == 0.0 and math.copysign(1.0, one["entropy_bits"]) == 1.0  # not -0.0
 
 
 def test_classifier_and_fd_behave_on_real_data(mnist, judge):

@@ -41,7 +41,7 @@ def digit_stats(logits, mode_share: float) -> dict:
     nz = share[share > 0]
     return {
         "digit_share": share.tolist(),
-        "entropy_bits": max(-(nz * nz.log2()).sum().item(), 0.0),  # never -0.0
+        "entropy_bits": max(0.0, -(nz * nz.log2()).sum().item()),  # never -0.0: max keeps the first of equals
         "modes": int((share >= mode_share).sum().item()),
         "confidence": prob.max(1).values.mean().item(),
     }
