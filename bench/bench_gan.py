@@ -28,11 +28,11 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from hw4 import config  # noqa: E402
-from hw4.gan import nets, train  # noqa: E402
-from hw4.gan.classifier import Classifier  # noqa: E402
-from hw4.gan.data import data_dir, load_mnist  # noqa: E402
-from hw4.gan.metrics import quality  # noqa: E402
+from hw4.core import config  # noqa: E402
+from hw4.q5_2_gan import nets, train  # noqa: E402
+from hw4.q5_2_gan.classifier import Classifier  # noqa: E402
+from hw4.q5_2_gan.data import data_dir, load_mnist  # noqa: E402
+from hw4.q5_2_gan.metrics import quality  # noqa: E402
 from peak import matmul_peak  # noqa: E402  (bench/peak.py, beside this script)
 
 

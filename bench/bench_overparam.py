@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from hw4 import config  # noqa: E402
-from hw4 import overparam as op  # noqa: E402
+from hw4.core import config  # noqa: E402
+from hw4.q1_2_overparam import experiments, sgd  # noqa: E402
 from peak import matmul_peak  # noqa: E402  (bench/peak.py, beside this script)
 
 D, BATCH, LR = 20, 64, 1e-3
@@ -52,12 +52,12 @@ def baseline_step(weights: list[torch.Tensor], gen: torch.Generator) -> None:
 def batched_step(Wt: torch.Tensor, gen: torch.Generator) -> None:
     """What the trainer does per step: one batched draw, then the hand-written batched step."""
     x = torch.randn(Wt.shape[0], BATCH, D, generator=gen)
-    op.sgd_step(Wt, x, LR)
+    sgd.sgd_step(Wt, x, LR)
 
 
 def compare(seeds: int, m: int) -> dict:
     """Both steps at one width and seed count; each draws its own samples, as training does."""
-    W = op.init(seeds, m, D, torch.Generator().manual_seed(0), dtype=torch.float32) * 0.1
+    W = sgd.init(seeds, m, D, torch.Generator().manual_seed(0), dtype=torch.float32) * 0.1
     weights = [w.clone().requires_grad_() for w in W]
     Wt = W.transpose(-1, -2).contiguous()
     gen = torch.Generator().manual_seed(1)
@@ -73,7 +73,7 @@ def full_run() -> dict:
     section = config.load(config.CONFIG_FILE, "full").overparam
     times = {}
     with tempfile.TemporaryDirectory() as out:
-        for part in (op.run_calibration, op.run_settings, op.run_sweep):
+        for part in (experiments.run_calibration, experiments.run_settings, experiments.run_sweep):
             start = time.perf_counter()
             part(section, out)
             times[part.__name__] = time.perf_counter() - start

@@ -74,8 +74,11 @@ def test_config_edit_reruns_only_its_own_tasks(built):
     edited = re.sub(r"(\[quick\.minimax\]\s*\n(?:.*\n)*?grid_x = )(\d+)", lambda m: m[1] + str(int(m[2]) + 2), text, count=1)
     assert edited != text
     toml.write_text(edited)
-    assert ran(doit(built, "profile=quick")) == {"derive:minimax", "figures:minimax_landscape",
+    assert ran(doit(built, "profile=quick")) == {"q5_1_minimax:derive", "q5_1_minimax:minimax_landscape",
                                                  "provenance", "render", "pdf"}
+    # the results file the template reads changed, and so did the PDF
+    flat = " ".join(pdf_text(built / "report" / "hw4-quick.pdf").split())
+    assert re.search(r"\b203 × 801 grid", flat)
 
 
 def test_bad_config_stops_with_a_short_message(built):
@@ -87,3 +90,41 @@ def test_bad_config_stops_with_a_short_message(built):
     assert proc.returncode != 0
     assert "hw4.toml: minimax.grid_typo: unknown key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def status(copy: Path) -> dict[str, str]:
+    """Task -> 'R' (would run) or 'U' (up to date), as `doit list --status` reports it."""
+    out = doit(copy, "list", "--all", "--status", "profile=quick").stdout
+    return {name: flag for flag, name in re.findall(r"^([RUI]) (\S+)", out, flags=re.M)}
+
+
+# (module, the tasks that run its code, an edit that keeps its meaning, one that changes it)
+CODE_EDITS = [
+    ("src/hw4/q5_2_gan/train.py", {"q5_2_gan:exp1", "q5_2_gan:exp2", "q5_2_gan:exp3"},
+     ('"""GAN training:', '"""GAN training (a docstring edited):'),
+     ("return torch.cat([G(z) for z in noise.split(chunk)])", "return torch.cat([G(z) for z in noise.split(chunk + 1)])")),
+    ("src/hw4/q1_2_overparam/sgd.py", {"q1_2_overparam:calibrate", "q1_2_overparam:settings", "q1_2_overparam:sweep"},
+     ("def log_grid(", "# a new comment\ndef log_grid("),
+     ("    start = steps * (1 - anneal_frac)", "    start = steps * (1.0 - anneal_frac)")),
+    ("src/hw4/q4_batchnorm/derivation.py", {"q4_batchnorm:derive"},
+     ("def objective(w):\n", "def objective(w):  # edited comment\n"),
+     ("    return d.dot(d) + lam * w.dot(w)", "    return lam * w.dot(w) + d.dot(d)")),
+]
+
+
+@pytest.mark.parametrize("module, tasks, cosmetic, meaningful", CODE_EDITS, ids=lambda v: str(v)[:40])
+def test_code_edits_rerun_exactly_the_tasks_that_run_the_code(built, module, tasks, cosmetic, meaningful):
+    path = built / module
+    original = path.read_text()
+    try:
+        for old, new in (cosmetic, meaningful):
+            assert old in original, (module, old)
+        path.write_text(original.replace(*cosmetic))
+        assert not {t for t, flag in status(built).items() if flag == "R" and ":" in t}  # nothing at all
+        path.write_text(original.replace(*meaningful))
+        would_run = {t for t, flag in status(built).items() if flag == "R" and ":" in t}
+        question = next(iter(tasks)).split(":")[0]
+        assert tasks <= would_run and {t.split(":")[0] for t in would_run} == {question}
+    finally:
+        path.write_text(original)
+    assert not {t for t, flag in status(built).items() if flag == "R" and ":" in t}

@@ -1,1 +1,0 @@
-"""Sympy derivations of the purely mathematical questions, each cross-checked numerically."""

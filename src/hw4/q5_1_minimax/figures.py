@@ -1,0 +1,39 @@
+"""Q5.1 figure: the landscape of f with both best-response branches, and phi(x) = max_y f."""
+from __future__ import annotations
+
+import numpy as np
+
+from hw4.core.plot import PALETTE, figure, save
+from hw4.core.store import load_json
+
+
+def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> None:
+    """f on the box with both best-response branches, and phi(x) = max_y f with its kink at 0."""
+    res = load_json(results_json)
+    pl = res["numeric"]["plot"]
+    x, y = np.asarray(pl["x"]), np.asarray(pl["y"])
+    fig, (ax_f, ax_p) = figure(ncols=2, height_in=3.7, gridspec_kw={"width_ratios": [1.3, 1]})
+    filled = ax_f.contourf(x, y, np.asarray(pl["f"]), levels=21, cmap="cividis")
+    filled.set_edgecolor("face")  # no hairlines between the filled levels in PDF viewers
+    fig.colorbar(filled, ax=ax_f).ax.set_title("$f(x, y)$", fontsize=8)
+    fig.get_layout_engine().set(wspace=0.06)
+    for key, wins, color in (("y_plus", x >= 0, PALETTE[1]), ("y_minus", x <= 0, PALETTE[3])):
+        sign = "+" if key == "y_plus" else "-"
+        yb = np.asarray(pl[key])
+        ax_f.plot(x[wins], yb[wins], color=color, lw=2, label=f"$y_{sign}(x)$, global best response")
+        ax_f.plot(x[~wins], yb[~wins], "--", color=color, lw=1.4, label=f"$y_{sign}(x)$, local max only")
+    ax_f.plot([res["x_star"]] * 2, res["y_stars"], "*", ms=11, color=PALETTE[6], mec="k",
+              label="global min-max points", zorder=5)
+    ax_f.set(xlabel="$x$", ylabel="$y$", xlim=(-1, 1), ylim=(y.min(), y.max()),
+             yticks=np.pi * np.arange(-2, 3), yticklabels=[r"$-2\pi$", r"$-\pi$", "$0$", r"$\pi$", r"$2\pi$"])
+    ax_f.grid(False)
+    ax_p.plot(x, pl["phi"], color=PALETTE[0], lw=2, label=r"$\phi(x) = \max_y f(x, y)$")
+    ax_p.plot(x, pl["value_plus"], "--", color=PALETTE[1], label=r"$f(x, y_+(x))$")
+    ax_p.plot(x, pl["value_minus"], "--", color=PALETTE[3], label=r"$f(x, y_-(x))$")
+    ax_p.plot(pl["grid_x"], pl["grid_phi"], "o", ms=2, color="k", label=r"grid search of $\max_y f$")
+    ax_p.plot(res["x_star"], res["value"], "*", ms=11, color=PALETTE[6], mec="k", zorder=5,
+              label=r"$\min_x \phi$ at $x^* = 0$")
+    ax_p.set(xlabel="$x$", ylabel="value", xlim=(-1, 1))
+    handles = [h for ax in (ax_f, ax_p) for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7, frameon=False)
+    save(fig, out_pdf, task=task, config_hash=config_hash)

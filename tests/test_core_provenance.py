@@ -1,0 +1,45 @@
+"""The provenance appendix holds real values read from the repository, the tools and the files."""
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+from hw4.core import provenance
+
+from hw4.core import plot
+from hw4.core.store import save_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_git_state_names_the_checked_out_commit():
+    state = provenance.git_state(REPO)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert state["commit"] == head and re.fullmatch(r"[0-9a-f]{40}", head)
+    assert isinstance(state["dirty"], bool)
+
+
+def test_git_state_outside_a_checkout(tmp_path):
+    assert provenance.git_state(tmp_path)["commit"] == "not a git checkout"
+
+
+def test_figure_stamp_is_read_back_from_the_pdf(tmp_path):
+    fig, ax = plot.figure()
+    ax.plot([0, 1], [0, 1])
+    out = tmp_path / "line.pdf"
+    plot.save(fig, out, task="figures:line", config_hash="0123abcd4567")
+    assert provenance.figure_stamp(out) == {"file": "line.pdf", "task": "figures:line", "config_hash": "0123abcd4567"}
+
+
+def test_collect_records_tools_times_and_checksums(tmp_path):
+    data = tmp_path / "train-labels-idx1-ubyte"
+    data.write_bytes(b"\x00\x00\x08\x01hello")
+    save_json(tmp_path / "timings" / "derive.minimax.json", {"function": "m:f", "seconds": 1.5})
+    save_json(tmp_path / "timings" / "pdf.json", {"function": "m:g", "seconds": 9.0})
+    record = provenance.collect(profile="quick", config_hash="abc", timings_dir=tmp_path / "timings",
+                                figure_files=[], data_files=[data])
+    assert record["timings"] == [{"function": "m:f", "seconds": 1.5, "task": "derive:minimax"}]
+    assert record["data"] == [{"file": data.name, "bytes": 9, "md5": hashlib.md5(data.read_bytes()).hexdigest()}]
+    assert record["tex"].startswith("pdfTeX")
+    assert record["torch"].startswith("2.")
+    assert record["device"].startswith(("CPU: ", "CUDA: "))

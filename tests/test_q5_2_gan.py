@@ -1,0 +1,349 @@
+"""Q5.2: the networks, one training step, resuming, divergence, the quality metrics, the data."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hw4.core import config
+from hw4.core.errors import DataError
+from hw4.q5_2_gan import metrics, nets, train
+from hw4.q5_2_gan.classifier import accuracy, predict, train_classifier
+from hw4.q5_2_gan.data import load_mnist
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from a second thread, and on a shared machine two OpenMP threads
+    that wait on each other can make these tests many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """A small slice of MNIST: (train images, train labels, test images, test labels)."""
+    x, y = load_mnist(train=True)
+    tx, ty = load_mnist(train=False)
+    return x[:5000], y[:5000], tx[:2000], ty[:2000]
+
+
+@pytest.fixture(scope="module")
+def judge(mnist):
+    """A classifier trained for seconds; good enough to tell digits from noise."""
+    x, y, _, _ = mnist
+    return train_classifier(x, y, seed=0, epochs=2, batch=50, lr=2e-3, lr_decay=0.5, progress=False)
+
+
+def fake_images(n=120, seed=0):
+    return torch.rand(n, nets.IMAGE, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.fixture(autouse=True)
+def tiny_preset(monkeypatch):
+    """A small network with everything preset A has (dropout included), so runs take milliseconds."""
+    monkeypatch.setitem(nets.PRESETS, "tiny", nets.Preset(noise_dim=8, g_hidden=(32, 32), d_hidden=(32, 16),
+                                                          g_slope=0.2, d_slope=0.2, dropout=0.3))
+
+
+def tiny_run(images, **kw):
+    args = dict(preset="tiny", seed=3, lr_g=2e-4, lr_d=2e-4, batch=40, epochs=3, curve_points=2,
+                fixed_noise=torch.randn(4, 8, generator=torch.Generator().manual_seed(1)), progress=False)
+    return train.train(images, **{**args, **kw})
+
+
+# ----------------------------------------------------------------------------- networks
+
+@pytest.mark.parametrize("preset", ["A", "B", "tiny"])
+def test_shapes_and_ranges(preset):
+    G, D = nets.build(preset, seed=0)
+    p = nets.PRESETS[preset]
+    z = torch.randn(7, p.noise_dim)
+    x = G(z)
+    assert x.shape == (7, 784) and x.abs().max() <= 1
+    assert D(x).shape == (7, 1)
+    assert sum(v.numel() for v in G.parameters()) == sum(
+        a * b + b for a, b in zip((p.noise_dim, *p.g_hidden), (*p.g_hidden, 784)))
+
+
+@pytest.mark.parametrize("preset", ["A", "B"])
+def test_describe_counts_the_parameters(preset):
+    G, D = nets.build(preset, seed=0)
+    info = nets.describe(preset)
+    assert info["g_params"] == sum(p.numel() for p in G.parameters())
+    assert info["d_params"] == sum(p.numel() for p in D.parameters())
+
+
+def test_preset_a_is_the_reference_network():
+    G, D = nets.build("A", seed=0)
+    assert [tuple(l.weight.shape) for l in G.layers] == [(256, 100), (512, 256), (1024, 512), (784, 1024)]
+    assert [tuple(l.weight.shape) for l in D.layers] == [(1024, 784), (512, 1024), (256, 512), (1, 256)]
+    assert (G.slope, D.slope, D.dropout) == (0.2, 0.2, 0.3)
+
+
+def test_same_seed_same_weights_and_global_rng_untouched():
+    state = torch.get_rng_state()
+    a, b = nets.build("A", seed=5), nets.build("A", seed=5)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a[0].parameters(), b[0].parameters()))
+    c = nets.build("A", seed=6)
+    assert not torch.equal(a[1].layers[0].weight, c[1].layers[0].weight)
+
+
+def test_discriminator_dropout_mask():
+    """Dropout keeps about 70% of the units, scaled by 1/0.7, and is drawn from the given stream."""
+    _, D = nets.build("A", seed=0)
+    h = torch.randn(101, 1023)  # an odd number of units: the last 64-bit draw is half used
+    mask = D._mask(h, torch.Generator().manual_seed(0))
+    assert mask.shape == h.shape and mask.dtype == h.dtype
+    kept = mask != 0
+    assert torch.all(mask[kept] == 1 / 0.7)
+    assert abs(1 - kept.float().mean().item() - 0.3) < 0.01  # 7 sigma
+    # the two units sharing a 64-bit draw are dropped independently
+    pairs = kept.flatten()[:-1].view(-1, 2).float()
+    assert abs((pairs[:, 0] * pairs[:, 1]).mean().item() - 0.49) < 0.015
+    assert torch.equal(mask, D._mask(h, torch.Generator().manual_seed(0)))
+    x = torch.randn(5, 784)
+    D.dropout = 0.0
+    assert torch.equal(D(x), D(x))
+
+
+# ----------------------------------------------------------------------------- training
+
+def test_each_step_moves_only_its_own_player():
+    G, D = nets.build("tiny", seed=0)
+    opt_g, opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
+    gen = torch.Generator().manual_seed(0)
+    x = fake_images(32)
+    g0 = [p.clone() for p in G.parameters()]
+    d0 = [p.clone() for p in D.parameters()]
+    loss, d_real, d_fake = train.d_step(G, D, opt_d, x, gen, 8)
+    assert math.isfinite(loss.item()) and 0 < d_real.item() < 1 and 0 < d_fake.item() < 1
+    assert all(torch.equal(p, q) for p, q in zip(G.parameters(), g0))
+    assert all(not torch.equal(p, q) for p, q in zip(D.parameters(), d0))
+    d1 = [p.clone() for p in D.parameters()]
+    train.g_step(G, D, opt_g, 32, gen, 8, x.device)
+    assert all(torch.equal(p, q) for p, q in zip(D.parameters(), d1))
+    assert all(not torch.equal(p, q) for p, q in zip(G.parameters(), g0))
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def test_losses_are_the_bce_of_the_reference():
+    """softplus of logits is BCE of the sigmoid: D loss = BCE(D(x), 1) + BCE(D(G(z)), 0)."""
+    logits = torch.linspace(-8, 8, 33)
+    bce = torch.nn.functional.binary_cross_entropy
+    torch.testing.assert_close(torch.nn.functional.softplus(-logits).mean(),
+                               bce(torch.sigmoid(logits), torch.ones(33)))
+    torch.testing.assert_close(torch.nn.functional.softplus(logits).mean(),
+                               bce(torch.sigmoid(logits), torch.zeros(33)))
+
+
+def test_history_records_every_epoch():
+    run = tiny_run(fake_images(), judge=lambda G: {"fd": 1.0})
+    assert [r["epoch"] for r in run["epochs"]] == [1, 2, 3]
+    assert run["samples"].shape == (3, 4, 28, 28) and run["samples"].dtype == torch.uint8
+    assert len(run["curves"]["epoch"]) == 3 * 2 and run["curves"]["epoch"][-1] == 3
+    for r in run["epochs"]:
+        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1 and r["d_loss"] > 0 and r["fd"] == 1.0
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path):
+    images = fake_images()
+    whole = tiny_run(images, checkpoint=tmp_path / "a.pt")
+
+    class Interrupt(Exception):
+        pass
+
+    def crash_at_epoch_2(G):
+        if crash_at_epoch_2.calls == 1:
+            raise Interrupt
+        crash_at_epoch_2.calls += 1
+        return {}
+    crash_at_epoch_2.calls = 0
+    with pytest.raises(Interrupt):
+        tiny_run(images, checkpoint=tmp_path / "b.pt", judge=crash_at_epoch_2)
+    assert len(torch.load(tmp_path / "b.pt", weights_only=False)["history"]) == 1
+    resumed = tiny_run(images, checkpoint=tmp_path / "b.pt")
+    for net in ("G", "D"):
+        for p, q in zip(whole[net].state_dict().values(), resumed[net].state_dict().values()):
+            assert torch.equal(p, q)
+    assert torch.equal(whole["samples"], resumed["samples"])
+    strip = [{k: v for k, v in r.items() if k != "train_seconds"} for r in whole["epochs"]]
+    assert strip == [{k: v for k, v in r.items() if k != "train_seconds"} for r in resumed["epochs"]]
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
+    images = fake_images()
+    tiny_run(images, checkpoint=tmp_path / "c.pt", epochs=1)
+    fresh = tiny_run(images, epochs=2)
+    other = tiny_run(images, checkpoint=tmp_path / "c.pt", epochs=2, lr_g=1e-4)
+    reference = tiny_run(images, epochs=2, lr_g=1e-4)
+    assert torch.equal(other["G"].layers[0].weight, reference["G"].layers[0].weight)
+    assert not torch.equal(other["G"].layers[0].weight, fresh["G"].layers[0].weight)
+
+
+def test_divergence_stops_with_a_clear_message():
+    images = fake_images()
+    images[5, 3] = float("nan")
+    with pytest.raises(train.Diverged, match=r"diverged in epoch 1 at step \d+: d_loss is nan") as err:
+        tiny_run(images, label="exp9")
+    assert "gan.experiments.exp9" in str(err.value) and err.value.history == []
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def test_frechet_distance_matches_its_definition():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    b = torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    cov1, cov2 = a @ a.T + 0.1 * torch.eye(6, dtype=torch.float64), b @ b.T
+    mu1, mu2 = torch.randn(6, generator=gen, dtype=torch.float64), torch.zeros(6, dtype=torch.float64)
+    # tr (S1 S2)^(1/2) from the eigenvalues of the (non-symmetric) product, which are real and >= 0
+    cross = torch.linalg.eigvals(cov1 @ cov2).real.clamp(min=0).sqrt().sum()
+    expected = (mu1 - mu2).square().sum() + cov1.trace() + cov2.trace() - 2 * cross
+    assert metrics.frechet_distance(mu1, cov1, mu2, cov2) == pytest.approx(expected.item(), rel=1e-9)
+    # diagonal covariances: sum of (sigma1 - sigma2)^2
+    s1, s2 = torch.tensor([1.0, 4.0], dtype=torch.float64), torch.tensor([9.0, 1.0], dtype=torch.float64)
+    assert metrics.frechet_distance(torch.zeros(2), torch.diag(s1), torch.ones(2), torch.diag(s2)) == \
+        pytest.approx(2 + (1 - 3) ** 2 + (2 - 1) ** 2)
+
+
+def test_digit_stats_detect_collapse():
+    uniform = metrics.digit_stats(torch.eye(10).repeat(50, 1) * 5, mode_share=0.01)
+    assert uniform["entropy_bits"] == pytest.approx(math.log2(10)) and uniform["modes"] == 10
+    collapsed = torch.zeros(500, 10)
+    collapsed[:, 3] = 9
+    collapsed[:3, 7] = 20  # three stray samples: below 1%, not a covered mode
+    c = metrics.digit_stats(collapsed, mode_share=0.01)
+    assert c["modes"] == 1 and c["entropy_bits"] < 0.1 and c["digit_share"][3] == pytest.approx(497 / 500)
+    assert c["confidence"] > 0.99
+    one = metrics.digit_stats(torch.eye(10)[[3] * 50] * 9, mode_share=0.01)  # every sample a 3
+    assert one["entropy_bits"] == 0.0 and math.copysign(1.0, one["entropy_bits"]) == 1.0  # not -0.0
+
+
+def test_classifier_and_fd_behave_on_real_data(mnist, judge):
+    _, _, tx, ty = mnist
+    assert accuracy(judge, tx, ty) > 0.9  # held-out images, a classifier trained for seconds
+    _, feats = predict(judge, tx)
+    mu, cov = metrics.gaussian(feats)
+    assert metrics.frechet_distance(mu, cov, mu, cov) < 1e-6 * cov.trace().item()
+    halves = [metrics.gaussian(f) for f in feats.chunk(2)]
+    real_vs_real = metrics.frechet_distance(*halves[0], *halves[1])
+    noise = metrics.quality(fake_images(1000), (judge, mu, cov), 0.01)
+    assert noise["fd"] > 20 * real_vs_real
+    real = metrics.quality(tx[:1000], (judge, mu, cov), 0.01)
+    assert real["modes"] == 10 and real["entropy_bits"] > 3.2 and real["fd"] < noise["fd"] / 10
+
+
+# ----------------------------------------------------------------------------- data and config
+
+def test_mnist_is_loaded_in_the_tanh_range(mnist):
+    x, y, tx, _ = mnist
+    assert x.shape == (5000, 784) and tx.shape[1] == 784 and x.dtype == torch.float32
+    assert x.min() == -1 and x.max() == 1 and set(y.tolist()) == set(range(10))
+
+
+def test_mnist_equals_the_reference_transform(mnist):
+    """Scaling the whole tensor once gives exactly what ToTensor + Normalize(0.5, 0.5) give per item."""
+    from torchvision import datasets, transforms
+
+    from hw4.q5_2_gan.data import data_dir
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    dataset = datasets.MNIST(str(data_dir()), train=True, transform=tf, download=False)
+    x = mnist[0]
+    for i in (0, 1, 4999):
+        image, label = dataset[i]
+        assert torch.equal(image.reshape(-1), x[i]) and label == mnist[1][i].item()
+
+
+def test_missing_data_says_what_to_put_where(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_mnist(train=True, root=tmp_path, download=False)
+    msg = str(err.value)
+    assert str(tmp_path / "MNIST" / "raw") in msg and "HW4_DATA_DIR" in msg
+    assert "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg
+
+
+def test_config_holds_the_assignments_experiments():
+    gan = config.load(config.CONFIG_FILE, "full").gan
+    e = gan.experiments
+    assert (e["exp1"].lr_g, e["exp1"].lr_d, e["exp1"].batch, e["exp1"].epochs) == (2e-4, 2e-4, 100, 20)
+    assert (e["exp2"].lr_g, e["exp2"].lr_d, e["exp2"].batch, e["exp2"].epochs) == (1e-4, 1e-3, 100, 20)
+    assert (e["exp3"].lr_g, e["exp3"].lr_d, e["exp3"].batch, e["exp3"].epochs) == (2e-4, 2e-4, 1000, 45)
+    assert gan.compare_epoch == 20 and gan.eval_samples >= 5000 and gan.model == "A"
+    with pytest.raises(config.ConfigError, match="compare_epoch"):
+        config.Gan(**{**config.as_dict(gan), "compare_epoch": 30, "experiments": e})
+
+
+# ----------------------------------------------------------------------------- the task edges
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    """The classifier task and two experiment tasks at toy size, as doit would run them."""
+    from hw4.q5_2_gan.classifier import run_classifier
+
+    out = tmp_path_factory.mktemp("gan")
+    section = config.Classifier(seed=0, epochs=1, batch=100, lr=2e-3, lr_decay=1.0, train_images=1000,
+                                min_accuracy=0.5, cpu_threads=1)
+    run_classifier(section, out / "classifier")
+    gan = config.Gan(model="A", seed=0, train_images=200, compare_epoch=1, grid_samples=4,
+                     eval_samples=200, mode_share=0.01, curve_points=2, cpu_threads=1,
+                     experiments={"exp1": config.GanExperiment(2e-4, 2e-4, 50, 1),
+                                  "exp3": config.GanExperiment(2e-4, 2e-4, 100, 2)})
+    for name in gan.experiments:
+        train.run_experiment(gan, name, out / "classifier" / "classifier.pt", out / name)
+    return out
+
+
+def test_task_edges_write_their_results(tiny_results):
+    from hw4.core.store import load_json
+
+    clf = load_json(tiny_results / "classifier" / "metrics.json")
+    assert 0.5 <= clf["accuracy"] <= 1 and clf["test_images"] == 10000
+    m = load_json(tiny_results / "exp3" / "metrics.json")
+    assert m["status"] == "ok" and [r["epoch"] for r in m["epochs"]] == [1, 2]
+    assert m["compare"]["epoch"] == 1 and m["final"]["epoch"] == 2 and m["steps_per_epoch"] == 2
+    for key in ("fd", "entropy_bits", "modes", "confidence", "digit_share", "d_loss", "g_loss",
+                "d_real", "d_fake", "d_loss_std", "g_loss_std", "step"):
+        assert key in m["final"]
+    assert m["final"]["step"] == 4 and m["network"]["g_sizes"] == [100, 256, 512, 1024, 784]
+    assert 0 <= m["fd_rises"] <= 1 and m["best_fd"] == min(r["fd"] for r in m["epochs"])
+    assert m["settings"]["batch"] == 100 and m["settings"]["experiment"] == "exp3" and m["experiment"] == "exp3"
+    assert clf["settings"]["train_images"] == 1000
+    samples = torch.load(tiny_results / "exp3" / "samples.pt", weights_only=False)
+    assert samples["epochs"] == [1, 2] and samples["images"].shape == (2, 4, 28, 28)
+    assert not (tiny_results / "exp3" / "checkpoint.pt").exists()
+    # same seed, same noise: both experiments start from the same weights and grid noise
+    a = torch.load(tiny_results / "exp1" / "samples.pt", weights_only=False)["images"][0]
+    assert a.shape == samples["images"][0].shape
+
+
+def test_figures_draw_from_results(tiny_results, tmp_path):
+    from hw4.q5_2_gan import figures as plots
+
+    inputs = [tiny_results / name / "metrics.json" for name in ("exp1", "exp3")]
+    for fn in (plots.samples, plots.curves, plots.quality):
+        out = tmp_path / f"{fn.__name__}.pdf"
+        fn(*inputs, out, task=f"figures:{fn.__name__}", config_hash="test")
+        assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_a_diverged_experiment_is_recorded(tiny_results, tmp_path, monkeypatch):
+    from hw4.q5_2_gan import data
+    from hw4.core.store import load_json
+
+    def nan_mnist(train):
+        images = fake_images(200)
+        images[:, 0] = float("nan")
+        return images, torch.zeros(200, dtype=torch.long)
+    monkeypatch.setattr(data, "load_mnist", nan_mnist)
+    gan = config.Gan(model="tiny", seed=0, train_images=200, compare_epoch=1, grid_samples=4,
+                     eval_samples=100, mode_share=0.01, curve_points=2, cpu_threads=1,
+                     experiments={"exp2": config.GanExperiment(1e-4, 1e-3, 50, 2)})
+    with pytest.raises(train.Diverged, match="exp2: training diverged in epoch 1"):
+        train.run_experiment(gan, "exp2", tiny_results / "classifier" / "classifier.pt", tmp_path)
+    record = load_json(tmp_path / "metrics.json")
+    assert record["status"] == "diverged" and "diverged in epoch 1" in record["message"]
