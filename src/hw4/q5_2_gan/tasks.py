@@ -26,6 +26,8 @@ def tasks(b: Build):
         yield task
     yield b.figure_task(QUESTION, "gan_samples", "hw4.q5_2_gan.figures:samples", metrics, ["gan"],
                         extra_dep=samples)
+    yield b.figure_task(QUESTION, "gan_dynamics", "hw4.q5_2_gan.figures:dynamics", metrics, ["gan"],
+                        extra_dep=samples)
     yield b.figure_task(QUESTION, "gan_curves", "hw4.q5_2_gan.figures:curves", metrics, ["gan"])
     yield b.figure_task(QUESTION, "gan_quality", "hw4.q5_2_gan.figures:quality", metrics, ["gan", "classifier"])
 
