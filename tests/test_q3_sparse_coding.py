@@ -204,17 +204,17 @@ def set_numeric(path: str, value):
 
 Q = "q3_sparse_coding."
 COUNTERFACTUALS = {
-    Q + "linear_radius": Counterfactual(fail("linear_radius"), "that is $\\tau < \\frac{1}{\\sqrt{d}}$"),
+    Q + "linear_radius": Counterfactual(fail("linear_radius"), "and as $\\sum_i u_i^2 = \\|w\\|_2^2$, only if"),
     Q + "only_scaled_target_attains": Counterfactual(fail("only_scaled_target_attains"),
-                                                     "so the bound is attained only with $c = 0$"),
-    Q + "linear_attacked": Counterfactual(fail("linear_margin_is_tau"), "a strict misclassification, for every larger"),
+                                                     "misclassifies some input strictly"),
+    Q + "linear_attacked": Counterfactual(fail("linear_margin_is_tau"), "and negative for every larger"),
     Q + "linear_loses_pivotal": Counterfactual(set_numeric("linear.flipped", 0.5),
                                                "the exact attack puts exactly these"),
     Q + "no_linear_survives": Counterfactual(set_numeric("linear_any.robust", 1), "survives the attack on its weakest"),
     Q + "relu_bound": Counterfactual(fail("crossings_below_one"), "\\min_{x,\\ \\|\\delta\\|_2 \\le \\tau}"),
     Q + "threshold_interval": Counterfactual(fail("b_nonempty"), "an interval that is non-empty when"),
-    Q + "relu_robust_measured": Counterfactual(fail("relu_robust"), "it loses no input at"),
-    Q + "pgd_agrees": Counterfactual(fail("relu_pgd_not_better"), "descent with random restarts finds nothing worse"),
+    Q + "relu_robust_measured": Counterfactual(fail("relu_robust"), "on our samples loses no input at"),
+    Q + "pgd_agrees": Counterfactual(fail("relu_pgd_not_better"), "projected gradient descent with restarts finds nothing worse"),
     Q + "sensitivity_ratio": Counterfactual(fail("sensitivity_ratio"), "a worst-case sensitivity smaller by the factor"),
     Q + "no_threshold_is_linear": Counterfactual(fail("no_threshold_is_linear"), "with the same failures"),
     Q + "label_correlation": Counterfactual(fail("label_correlation"), "the probability that the other"),
