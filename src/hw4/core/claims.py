@@ -4,8 +4,8 @@ A question's claims module holds a `Registry` named CLAIMS and registers each cl
 `@CLAIMS.claim(name, says=..., if_false=..., holds=predicate)`. The decorated function gathers the
 numbers the claim rests on from the question's results files (keyword arguments, each wrapped in
 `Fields`, so that a missing field stops the build naming the claim, the file and the field) and
-returns them as a dict; `holds` is a predicate of exactly those numbers (keyword arguments), so the
-numbers recorded are all that decided it. The author decides, per claim, what a false claim does:
+returns them as a dict; `holds` is a predicate of those numbers (it takes the ones it needs by
+name; the others are context for the text), so the numbers recorded are all that decided it. The author decides, per claim, what a false claim does:
 
 - `if_false="alternative"`: the template prints the sentence under `\\BLOCK{if claim('name')}` and a
   true alternative under `\\BLOCK{else}`;
@@ -20,6 +20,7 @@ them, checks every template's use of them (`check_usage`), and lists them in the
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +71,33 @@ class Registry:
 
 def evaluate(c: Claim, results: dict) -> dict:
     """One claim's record: name, says, if_false, holds, numbers (NaN stored as None), unknown."""
+    needed = [p.name for p in inspect.signature(c.numbers).parameters.values()
+              if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty]
+    absent = [name for name in needed if name not in results]
+    if absent:
+        raise ClaimError(f"claim {c.name} reads the results '{absent[0]}', which its claims task does not "
+                         f"declare (it has: {', '.join(results) or 'none'})")
     try:
         numbers = {k: plain(v) for k, v in c.numbers(**results).items()}
     except MissingField as err:
         raise ClaimError(f"claim {c.name}: {err.file} has no field '{err.field}'; rebuild the task "
                          f"that writes it, or fix the claim in its claims.py") from None
     unknown = sorted(k for k, v in numbers.items() if _missing(v))
-    holds = not unknown and bool(c.holds(**numbers))
+    holds = not unknown and bool(c.holds(**_arguments(c.holds, numbers)))
     return {"name": c.name, "says": c.says, "if_false": c.if_false, "holds": holds,
             "numbers": numbers, "unknown": unknown}
+
+
+def _arguments(predicate, numbers: dict) -> dict:
+    """The numbers a predicate takes by name (all of them if it takes **kwargs); the others are
+    context printed beside the sentence."""
+    params = inspect.signature(predicate).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return numbers
+    missing = [p.name for p in params if p.name not in numbers]
+    if missing:
+        raise ClaimError(f"the predicate takes {missing}, which the claim's numbers do not hold")
+    return {p.name: numbers[p.name] for p in params}
 
 
 def _missing(value) -> bool:

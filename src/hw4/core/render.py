@@ -22,7 +22,8 @@ from hw4.core.store import atomic_path, load_json
 
 def environment(templates_dir: Path | str, claim_book: dict | None = None) -> jinja2.Environment:
     """The templates' Jinja: LaTeX-safe delimiters, strict variables, escaping, and the claims
-    `claim(name)` (true or false, for an if with an else) and `require(name)` (stops if false)."""
+    `claim(name)` (true or false, for an if with an else), `require(name)` (stops if false) and
+    `numbers(name)` (what a claim rests on)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         block_start_string=r"\BLOCK{",
@@ -72,7 +73,13 @@ def claims_globals(claim_book: dict) -> dict:
             raise ClaimFalse(claims.describe(record))
         return NoEscape("")
 
-    return {"claim": claim, "require": require}
+    def numbers(name: str) -> dict:
+        """The numbers a claim rests on, to print beside its sentence."""
+        if name not in claim_book:
+            raise ValueError(f"unknown claim '{name}'")
+        return claim_book[name]["numbers"]
+
+    return {"claim": claim, "require": require, "numbers": numbers}
 
 
 def claim_uses(env: jinja2.Environment, name: str) -> list[tuple[str, str, int]]:
@@ -144,7 +151,8 @@ def section_of(template: str) -> str:
 
 def claims_rows(claim_book: dict, used: dict) -> list[dict]:
     """The appendix's claims table: name, sections, held, the numbers behind it."""
-    return [{"name": name, "section": ", ".join(section_of(t) for t in used.get(name, [])),
+    return [{"name": NoEscape(escape_latex(name).replace("_", "_\\allowbreak{}").replace(".", ".\\allowbreak{}")),
+             "section": ", ".join(section_of(t) for t in used.get(name, [])),
              "held": "yes" if r["holds"] else "no",
              "numbers": "; ".join(f"{k} = {claims._short(v)}" for k, v in r["numbers"].items())}
             for name, r in sorted(claim_book.items())]
