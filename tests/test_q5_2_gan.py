@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -325,10 +326,34 @@ def test_figures_draw_from_results(tiny_results, tmp_path):
     from hw4.q5_2_gan import figures as plots
 
     inputs = [tiny_results / name / "metrics.json" for name in ("exp1", "exp3")]
-    for fn in (plots.samples, plots.curves, plots.quality):
+    for fn in (plots.samples, plots.curves, plots.quality, plots.dynamics):
         out = tmp_path / f"{fn.__name__}.pdf"
         fn(*inputs, out, task=f"figures:{fn.__name__}", config_hash="test")
         assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_dynamics_epochs_are_round_log_spaced_and_end_at_the_last():
+    from hw4.q5_2_gan.figures import dynamics_epochs
+
+    assert dynamics_epochs(45) == [1, 2, 3, 5, 10, 20, 30, 45]
+    assert dynamics_epochs(20) == [1, 2, 3, 5, 10, 20]
+    assert dynamics_epochs(1) == [1] and dynamics_epochs(4) == [1, 2, 3, 4]
+    for last in range(1, 300):
+        shown = dynamics_epochs(last)
+        assert shown[0] == 1 and shown[-1] == last and shown == sorted(set(shown))
+        # never more than a factor of 2.5 between neighbours: the early epochs are all resolved
+        assert all(b / a <= 2.5 for a, b in zip(shown, shown[1:]))
+
+
+def test_dynamics_tiles_put_each_vector_on_a_row_and_each_epoch_in_a_column():
+    from hw4.q5_2_gan.figures import tiles
+
+    images = np.zeros((2, 3, 28, 28), dtype=np.uint8)
+    images[1, 2] = 255  # vector 1 after the third epoch shown
+    out = tiles(images, pad=2)
+    assert out.shape == (2 * 30 - 2, 3 * 30 - 2)
+    assert out[30:58, 60:88].min() == 1.0 and out[:28, :28].max() == 0.0
+    assert out[28:30].min() == 1.0  # the padding between rows is white
 
 
 def test_a_diverged_experiment_is_recorded(tiny_results, tmp_path, monkeypatch):

@@ -27,6 +27,8 @@ def tasks(b: Build):
     yield b.claims_task(QUESTION, "hw4.q5_2_gan.claims", dict(zip(b.cfg.gan.experiments, metrics)))
     yield b.figure_task(QUESTION, "gan_samples", "hw4.q5_2_gan.figures:samples", metrics, ["gan"],
                         extra_dep=samples)
+    yield b.figure_task(QUESTION, "gan_dynamics", "hw4.q5_2_gan.figures:dynamics", metrics, ["gan"],
+                        extra_dep=samples)
     yield b.figure_task(QUESTION, "gan_curves", "hw4.q5_2_gan.figures:curves", metrics, ["gan"])
     yield b.figure_task(QUESTION, "gan_quality", "hw4.q5_2_gan.figures:quality", metrics, ["gan", "classifier"])
 
