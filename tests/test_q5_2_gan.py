@@ -496,7 +496,7 @@ COUNTERFACTUALS = {
     "q5_2_gan.exp2_less_even": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=10, entropy_bits=3.2),
                                               "covers the digits less evenly than experiment"),
     "q5_2_gan.exp2_modes_collapse": Counterfactual(lambda w: every_epoch(w, "exp2", modes=9),
-                                                   "the generator abandons digits and comes back to them"),
+                                                   "the generator abandons digits it had already drawn"),
     "q5_2_gan.exp3_slow_start": Counterfactual(lambda w: every_epoch(w, "exp3", modes=6),
                                                "Counted in epochs the run starts slowly"),
     "q5_2_gan.exp3_start_not_slower_per_update": Counterfactual(lambda w: every_epoch(w, "exp3", modes=2),
