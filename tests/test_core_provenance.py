@@ -1,5 +1,4 @@
 """The provenance appendix holds real values read from the repository, the tools and the files."""
-import hashlib
 import re
 import subprocess
 from pathlib import Path

@@ -7,10 +7,12 @@ source files. Nothing heavy is imported here: `doit list` stays fast.
 """
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from doit.dependency import SqliteDB
 from doit.globals import Globals
 from doit.reporter import ConsoleReporter
 from doit.task import clean_targets
@@ -92,6 +94,9 @@ def start(profile: str, args: list[str]) -> None:
     lock, then remove what a killed build of it left half-written."""
     if not lock.needed(args):
         return
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: stop as Ctrl-C does
+        signal.signal(stop, _interrupt)
+    sys.excepthook = _quiet_interrupt
     lock.acquire(paths.lock_file(profile))
     removed = [*store.remove_temporaries(paths.results(profile)), *store.remove_temporaries(paths.figures(profile)),
                *store.remove_temporaries(paths.build(profile)),
@@ -99,6 +104,19 @@ def start(profile: str, args: list[str]) -> None:
     if removed:
         print(f"removed {len(removed)} unfinished file(s) of an interrupted build: "
               f"{', '.join(map(str, removed))}", file=sys.stderr)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _quiet_interrupt(kind, value, traceback):
+    """Ctrl-C ends the build with one line, not doit's traceback: the task it stopped left no
+    half-written file, and every finished task is already recorded."""
+    if issubclass(kind, KeyboardInterrupt):
+        print("\ninterrupted: finished tasks are kept; build again to go on", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, value, traceback)
 
 
 def doit_config(profile: str) -> dict:
@@ -116,6 +134,8 @@ class Reporter(ConsoleReporter):
     def add_success(self, task):
         super().add_success(task)
         db = Globals.dep_manager.backend  # doit's SqliteDB, whose dump() would also close it
+        if not isinstance(db, SqliteDB):  # another backend chosen on the command line
+            return
         for task_id in db._dirty:
             db._conn.execute("insert or replace into doit values (?,?)",
                              (task_id, db.codec.encode(db._cache[task_id])))

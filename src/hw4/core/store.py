@@ -105,9 +105,9 @@ def load_torch(path: Path | str):
 
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except OSError:
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
         raise
-    except Exception as err:  # pickle, zip and torch's own errors all mean a damaged file
+    except Exception as err:  # pickle, zip, torch's own errors, even EINVAL: a damaged file
         raise DamagedFile(_damaged(path, f"not a readable PyTorch file: {_first_line(err)}")) from None
 
 
