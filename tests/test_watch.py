@@ -33,6 +33,13 @@ class Loop:
         return self.text
 
 
+def wait_until(condition, timeout: float = 300):
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end
+        time.sleep(0.02)
+
+
 def test_watch_rebuilds_on_save_reports_errors_and_stops_cleanly(quick_build, tmp_path):
     copy = copy_of(quick_build, tmp_path / "hw4")
     template = copy / "templates" / "q4_batchnorm.tex.j2"
@@ -59,16 +66,16 @@ def test_watch_rebuilds_on_save_reports_errors_and_stops_cleanly(quick_build, tm
         assert "LatexError: the PDF was not built" in out
         assert "q4_batchnorm.tex:" in out and "Undefined control sequence." in out
 
-        # fixed: the PDF again; two saves during that build make one more rebuild, after it
+        # fixed: the PDF again; two saves made while that build runs LaTeX make one rebuild after it
         template.write_text(original + "\nFixed.\n")
-        loop.wait_for(4, "building ...")
-        time.sleep(0.3)
+        rendered = copy / "report" / "build" / "quick" / "q4_batchnorm.tex"
+        wait_until(lambda: "Fixed." in rendered.read_text())
         template.write_text(original + "\nFixed. One more sentence.\n")
         time.sleep(0.3)
         template.write_text(original + "\nFixed. One more sentence. And another.\n")
-        loop.wait_for(3, "report/hw4-quick.pdf updated in")
+        out = loop.wait_for(3, "report/hw4-quick.pdf updated in")
         time.sleep(2)
-        assert loop.text.count("building ...") == 5, loop.text
+        assert loop.text.count("building ...") == 5 and out.count("(render, pdf)") == 3, loop.text
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
         assert "One more sentence. And another." in " ".join(text.split())
     finally:

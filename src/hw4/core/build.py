@@ -98,9 +98,9 @@ def start(profile: str, args: list[str]) -> None:
         signal.signal(stop, _interrupt)
     sys.excepthook = _quiet_interrupt
     lock.acquire(paths.lock_file(profile))
-    removed = [*store.remove_temporaries(paths.results(profile)), *store.remove_temporaries(paths.figures(profile)),
-               *store.remove_temporaries(paths.build(profile)),
-               *store.remove_temporaries(paths.REPORT, of=paths.pdf(profile).name)]
+    removed = [tmp for folder in (paths.results(profile), paths.figures(profile), paths.build(profile))
+               for tmp in store.remove_temporaries(folder)]
+    removed += store.remove_temporaries(paths.REPORT, of=paths.pdf(profile).name)  # shared by the profiles
     if removed:
         print(f"removed {len(removed)} unfinished file(s) of an interrupted build: "
               f"{', '.join(map(str, removed))}", file=sys.stderr)

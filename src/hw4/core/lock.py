@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-READ_ONLY = {"list", "info", "help", "dumpdb", "tabcompletion"}  # doit commands that change nothing
+READ_ONLY = {"list", "info", "help", "dumpdb", "tabcompletion", "--help", "-h", "--version"}  # change nothing
 _held: list[int] = []  # the lock's file descriptor, while this process holds it
 
 

@@ -2,6 +2,7 @@
 and the PDF. They read the questions' results files and figures, declared by the questions' tasks."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from doit.tools import config_changed
@@ -58,10 +59,20 @@ def render_task(b: Build, question_tasks: dict) -> dict:
         "file_dep": [*templates, str(paths.BIB), *map(str, inputs)],
         "targets": [str(build_dir / Path(t).name.removesuffix(".j2")) for t in templates]
                    + [str(build_dir / paths.BIB.name)],
-        "uptodate": [config_changed({"report": b.settings("report"), "code": codedigest.digest(target)}),
-                     unchanged],
+        "uptodate": [config_changed({"report": b.settings("report"), "code": codedigest.digest(target),
+                                     "sources": contents([*templates, paths.BIB])}), unchanged],
         "clean": True,
     }
+
+
+def contents(files) -> str:
+    """The files' bytes as the task graph loads. doit records a file_dep as it is after the task
+    ran, so a template saved while render runs (make watch) would count as rendered; this
+    digest, taken before, makes the next build render it."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def pdf_task(b: Build, question_tasks: dict) -> dict:
