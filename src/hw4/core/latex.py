@@ -28,8 +28,8 @@ OPEN_FILE = re.compile(r"\((\./[^\s()]+\.tex)")
 UNDEFINED = re.compile(r"(?:LaTeX|Package \w+) Warning: (?P<what>Reference|Citation) [`'](?P<key>[^']+)' "
                        r"on page \S+ undefined(?: on input line (?P<line>\d+))?")
 OVERFULL = re.compile(r"^Overfull \\[hv]box \((?P<amount>[\d.]+pt) too \w+\) .*?lines? (?P<lines>[\d-]+)")
-RUNNING = ".latexmk-running"  # exists while latexmk runs: if found at the start, a run was killed
 MISSING_FILE = re.compile(r"LaTeX (?:Error|Warning): File `(?P<name>[^']+)' not found")
+RUNNING = ".latexmk-running"  # exists while latexmk runs: if found at the start, a run was killed
 
 
 @dataclass
