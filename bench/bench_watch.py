@@ -89,10 +89,10 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         copy = copy_checkout(Path(tmp) / "hw4")
-        first = doit(copy, args.profile)
-        if re.search(r"^\.  q", first.stdout, flags=re.M):
-            sys.exit(f"the {args.profile} profile is not built in {ROOT}: build it first (it reran "
-                     f"{', '.join(re.findall(r'^[.]  (\S+)', first.stdout, flags=re.M))})")
+        reran = re.findall(r"^\.  (\S+)", doit(copy, args.profile).stdout, flags=re.M)
+        if any(":" in task for task in reran):
+            sys.exit(f"the {args.profile} profile is not built in {ROOT}: build it first "
+                     f"(the copy reran {', '.join(reran)})")
         pdf = copy / paths.pdf(args.profile)
         hand, loop = [], []
         for n in range(args.repeat):
