@@ -1,5 +1,6 @@
 # Set-up shim: a .venv with the project, and TeX Live; then doit builds, pytest tests.
 # `make` builds report/hw4.pdf; `make test` runs the test suite. Both are idempotent.
+# `make watch` rebuilds the quick PDF on every save (`make watch PROFILE=full` the full one).
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,9 @@ STAMP := $(VENV)/.installed
 TEX_PACKAGES := latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
 	texlive-fonts-recommended texlive-science texlive-bibtex-extra biber lmodern poppler-utils
 
-.PHONY: all pdf quick figures test tex clean
+PROFILE ?= quick
+
+.PHONY: all pdf quick figures test watch tex clean
 all: pdf
 
 pdf: $(STAMP) tex
@@ -21,6 +24,9 @@ figures: $(STAMP)
 
 test: $(STAMP) tex
 	$(VENV)/bin/pytest
+
+watch: $(STAMP) tex
+	PYTHONPATH=src $(VENV)/bin/python -m hw4.core.watch --profile $(PROFILE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))  # this checkout's code, 
 
 from doit import get_var  # noqa: E402
 
-from hw4.core import build, paths, report  # noqa: E402
+from hw4.core import build, report  # noqa: E402
 from hw4.q1_2_overparam import tasks as q1_2_overparam  # noqa: E402
 from hw4.q3_sparse_coding import tasks as q3_sparse_coding  # noqa: E402
 from hw4.q4_batchnorm import tasks as q4_batchnorm  # noqa: E402
@@ -22,7 +22,8 @@ from hw4.q5_1_minimax import tasks as q5_1_minimax  # noqa: E402
 from hw4.q5_2_gan import tasks as q5_2_gan  # noqa: E402
 
 B = build.load(get_var("profile", "full"))
-DOIT_CONFIG = {"dep_file": paths.dep_file(B.profile), "verbosity": 2}
+build.start(B.profile, sys.argv[1:])  # one build per checkout and profile; heal what a killed one left
+DOIT_CONFIG = build.doit_config(B.profile)
 QUESTIONS = {q.QUESTION: list(q.tasks(B)) for q in
              (q1_2_overparam, q3_sparse_coding, q4_batchnorm, q5_1_minimax, q5_2_gan)}
 
@@ -62,7 +63,7 @@ def task_figures():
 
 
 def task_provenance():
-    return report.provenance_task(B, QUESTIONS, data_files=q5_2_gan.data_files())
+    return report.provenance_task(B, QUESTIONS, data_check=q5_2_gan.DATA_CHECK)
 
 
 def task_render():

@@ -1,40 +1,17 @@
 """End to end: a fresh copy of the repository builds the quick PDF, and reruns only what changed."""
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def doit(copy: Path, *args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(copy / "src")}
-    return subprocess.run([sys.executable, "-m", "doit", *args], cwd=copy, env=env,
-                          capture_output=True, text=True, timeout=1200)
-
-
-def ran(proc: subprocess.CompletedProcess) -> set[str]:
-    """Tasks doit executed (`.  name`), as opposed to up to date (`-- name`)."""
-    return set(re.findall(r"^\.  (\S+)", proc.stdout, flags=re.M))
+from conftest import copy_of, doit, ran
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The repository as a fresh clone would see it (tracked and unignored files), built once."""
-    copy = tmp_path_factory.mktemp("hw4")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
-    for name in filter(None, files):
-        if (REPO / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, copy / name)
-    proc = doit(copy, "profile=quick")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return copy
+def built(quick_build, tmp_path_factory):
+    """A copy of the uninterrupted quick build, for these tests to edit."""
+    return copy_of(quick_build, tmp_path_factory.mktemp("hw4"))
 
 
 def pdf_text(path: Path) -> str:

@@ -71,3 +71,14 @@ def test_missing_tex_is_explained(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda tool: None)
     with pytest.raises(LatexError, match=r"latexmk not found: install TeX Live: sudo apt-get install"):
         latex.require_tools()
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs TeX Live")
+def test_the_files_of_a_killed_latex_run_are_removed_first(tmp_path):
+    build = make_doc(tmp_path, r"\cite{used} \cite{spare}")
+    latex.build_pdf(build, tmp_path / "hw4.pdf")
+    aux = build / "hw4.aux"
+    aux.write_text(aux.read_text()[:-40])  # cut short, as LaTeX leaves it when killed mid-run
+    (build / latex.RUNNING).touch()
+    latex.build_pdf(build, tmp_path / "again.pdf")
+    assert (tmp_path / "again.pdf").read_bytes().startswith(b"%PDF") and not (build / latex.RUNNING).exists()

@@ -1,5 +1,4 @@
 """The provenance appendix holds real values read from the repository, the tools and the files."""
-import hashlib
 import re
 import subprocess
 from pathlib import Path
@@ -31,15 +30,18 @@ def test_figure_stamp_is_read_back_from_the_pdf(tmp_path):
     assert provenance.figure_stamp(out) == {"file": "line.pdf", "task": "figures:line", "config_hash": "0123abcd4567"}
 
 
+def checked_data():
+    """A stand-in for a data check: the records it returns go into the appendix as they are."""
+    return [{"file": "train-labels-idx1-ubyte", "bytes": 60008, "md5": "a25bea736e30d166cdddb491f175f624"}]
+
+
 def test_collect_records_tools_times_and_checksums(tmp_path):
-    data = tmp_path / "train-labels-idx1-ubyte"
-    data.write_bytes(b"\x00\x00\x08\x01hello")
     save_json(tmp_path / "timings" / "derive.minimax.json", {"function": "m:f", "seconds": 1.5})
     save_json(tmp_path / "timings" / "pdf.json", {"function": "m:g", "seconds": 9.0})
     record = provenance.collect(profile="quick", config_hash="abc", timings_dir=tmp_path / "timings",
-                                figure_files=[], data_files=[data])
+                                figure_files=[], data_check=f"{__name__}:checked_data")
     assert record["timings"] == [{"function": "m:f", "seconds": 1.5, "task": "derive:minimax"}]
-    assert record["data"] == [{"file": data.name, "bytes": 9, "md5": hashlib.md5(data.read_bytes()).hexdigest()}]
+    assert record["data"] == checked_data()
     assert record["tex"].startswith("pdfTeX")
     assert record["torch"].startswith("2.")
     assert record["device"].startswith(("CPU: ", "CUDA: "))

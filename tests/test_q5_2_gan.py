@@ -176,6 +176,19 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     assert strip == [{k: v for k, v in r.items() if k != "train_seconds"} for r in resumed["epochs"]]
 
 
+def test_a_damaged_checkpoint_is_set_aside_and_training_starts_afresh(tmp_path, capsys):
+    images = fake_images()
+    whole = tiny_run(images, checkpoint=tmp_path / "a.pt")  # leaves its last checkpoint
+    damaged = tmp_path / "a.pt"
+    damaged.write_bytes(damaged.read_bytes()[:1000])  # cut short, as by a full disk or a bad copy
+    capsys.readouterr()
+    again = tiny_run(images, checkpoint=damaged)
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith(f"warning: {damaged}: not a readable PyTorch file")
+    assert (tmp_path / "a.pt.corrupt").stat().st_size == 1000
+    assert torch.equal(again["samples"], whole["samples"]) and len(again["epochs"]) == 3  # trained afresh
+
+
 def test_a_checkpoint_of_other_settings_is_ignored(tmp_path):
     images = fake_images()
     tiny_run(images, checkpoint=tmp_path / "c.pt", epochs=1)
@@ -266,6 +279,39 @@ def test_missing_data_says_what_to_put_where(tmp_path):
     msg = str(err.value)
     assert str(tmp_path / "MNIST" / "raw") in msg and "HW4_DATA_DIR" in msg
     assert "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg
+
+
+def test_the_data_files_match_their_known_sizes_and_md5s():
+    from hw4.q5_2_gan import data
+
+    records = data.check_files()
+    assert {r["file"] for r in records} >= set(data.FILES)
+    for r in records:
+        assert (r["bytes"], r["md5"]) == data.KNOWN[r["file"]]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
+def test_a_damaged_data_file_says_which_what_was_expected_and_what_to_do(tmp_path, damage):
+    from hw4.q5_2_gan import data
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.FILES:
+        (raw / name).symlink_to(data.raw_dir() / name)
+    labels = raw / "train-labels-idx1-ubyte"
+    good = labels.read_bytes()
+    labels.unlink()
+    labels.write_bytes(good[:30000] if damage == "truncated" else good[:99] + bytes([good[99] ^ 1]) + good[100:])
+    with pytest.raises(DataError) as err:
+        load_mnist(train=True, root=tmp_path, download=False)
+    msg = str(err.value)
+    assert msg.startswith(f"{labels} is damaged: ")
+    if damage == "truncated":
+        assert "30000 bytes instead of 60008" in msg
+    else:
+        assert f"MD5 {data.md5(labels)} instead of a25bea736e30d166cdddb491f175f624" in msg
+    assert "not found" not in msg and "Delete it and copy a good one in its place" in msg
+    load_mnist(train=False, root=tmp_path, download=False)  # the test split is intact and loads
 
 
 def test_config_holds_the_assignments_experiments():

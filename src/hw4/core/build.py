@@ -7,14 +7,19 @@ source files. Nothing heavy is imported here: `doit list` stays fast.
 """
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from doit.dependency import SqliteDB
+from doit.globals import Globals
+from doit.reporter import ConsoleReporter
 from doit.task import clean_targets
 from doit.tools import config_changed
 
-from hw4.core import codedigest, config, paths
+from hw4.core import codedigest, config, lock, paths, store
+from hw4.core.targets import unchanged
 from hw4.core.action import call
 
 
@@ -60,7 +65,8 @@ class Build:
             "actions": [self.action(target, *args, name=f"{question}:{name}")],
             "file_dep": [str(p) for p in file_dep],
             "targets": [str(p) for p in targets],
-            "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target, *code)})],
+            "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target, *code)}),
+                         unchanged],
             "clean": clean,
         }
 
@@ -91,6 +97,60 @@ def load(profile: str) -> Build:
         return Build(profile, config.load(config.CONFIG_FILE, profile))
     except config.ConfigError as err:
         sys.exit(f"error: {err}")
+
+
+def start(profile: str, args: list[str]) -> None:
+    """Before doit runs, cleans or forgets tasks (`args`: doit's command line): take the profile's
+    lock, then remove what a killed build of it left half-written."""
+    if not lock.needed(args):
+        return
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: stop as Ctrl-C does
+        signal.signal(stop, _interrupt)
+    sys.excepthook = _quiet_interrupt
+    lock.acquire(paths.lock_file(profile))
+    removed = [tmp for folder in (paths.results(profile), paths.figures(profile), paths.build(profile))
+               for tmp in store.remove_temporaries(folder)]
+    removed += store.remove_temporaries(paths.REPORT, of=paths.pdf(profile).name)  # shared by the profiles
+    if removed:
+        print(f"removed {len(removed)} unfinished file(s) of an interrupted build: "
+              f"{', '.join(map(str, removed))}", file=sys.stderr)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _quiet_interrupt(kind, value, traceback):
+    """Ctrl-C ends the build with one line, not doit's traceback: the task it stopped left no
+    half-written file, and every finished task is already recorded."""
+    if issubclass(kind, KeyboardInterrupt):
+        print("\ninterrupted: finished tasks are kept; build again to go on", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, value, traceback)
+
+
+def doit_config(profile: str) -> dict:
+    """DOIT_CONFIG: the profile's own dependency file, in SQLite, each task's record committed as
+    soon as it succeeds (see Reporter)."""
+    return {"dep_file": paths.dep_file(profile), "backend": "sqlite3", "reporter": Reporter,
+            "verbosity": 2}
+
+
+class Reporter(ConsoleReporter):
+    """doit's console output; and each successful task's record is committed to the dependency
+    file at once. doit writes them all when it exits, so a build killed after an hour of work
+    would have forgotten every task it finished and done them all again."""
+
+    def add_success(self, task):
+        super().add_success(task)
+        db = Globals.dep_manager.backend  # doit's SqliteDB, whose dump() would also close it
+        if not isinstance(db, SqliteDB):  # another backend chosen on the command line
+            return
+        for task_id in db._dirty:
+            db._conn.execute("insert or replace into doit values (?,?)",
+                             (task_id, db.codec.encode(db._cache[task_id])))
+        db._conn.commit()
+        db._dirty = set()
 
 
 def targets_of(tasks, suffix: str) -> list[Path]:

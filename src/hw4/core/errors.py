@@ -15,3 +15,7 @@ class LatexError(Hw4Error):
 
 class DataError(Hw4Error):
     """Input data (MNIST) is missing or wrong."""
+
+
+class DamagedFile(Hw4Error):
+    """A file the build wrote cannot be read back: changed, cut short or overwritten since."""

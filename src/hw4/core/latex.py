@@ -2,7 +2,8 @@
 
 The PDF is refused if LaTeX reports an error, an undefined reference or citation, a missing
 figure, or if the text still holds `??` or `TODO`; overfull boxes and bibliography entries
-that are never cited are reported but allowed.
+that are never cited are reported but allowed. A LaTeX run that was killed leaves its own
+files (.aux, .bbl...) cut short, which would break the next run: they are removed first.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hw4.core import lock
 from hw4.core.errors import LatexError
 from hw4.core.store import atomic_path
 
@@ -27,6 +29,7 @@ UNDEFINED = re.compile(r"(?:LaTeX|Package \w+) Warning: (?P<what>Reference|Citat
                        r"on page \S+ undefined(?: on input line (?P<line>\d+))?")
 OVERFULL = re.compile(r"^Overfull \\[hv]box \((?P<amount>[\d.]+pt) too \w+\) .*?lines? (?P<lines>[\d-]+)")
 MISSING_FILE = re.compile(r"LaTeX (?:Error|Warning): File `(?P<name>[^']+)' not found")
+RUNNING = ".latexmk-running"  # exists while latexmk runs: if found at the start, a run was killed
 
 
 @dataclass
@@ -51,7 +54,13 @@ def build_pdf(build_dir: Path | str, out_pdf: Path | str, main: str = "hw4.tex")
     env = {**os.environ, "max_print_line": "100000"}  # unwrapped log lines parse reliably
     cmd = ["latexmk", "-pdf", "-bibtex", "-interaction=nonstopmode", "-halt-on-error",
            "-file-line-error", "-no-shell-escape", "-silent", main]
-    proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True)
+    running = build_dir / RUNNING
+    if running.exists():
+        remove_latex_files(build_dir)
+    running.touch()
+    # latexmk holds the build lock too: if the build is killed, no other starts until LaTeX ends
+    proc = subprocess.run(cmd, cwd=build_dir, env=env, capture_output=True, text=True, pass_fds=lock.held())
+    running.unlink()
     stem = Path(main).stem
     summary = summarize(_read(build_dir / f"{stem}.log"), _read(build_dir / f"{stem}.blg"))
     if proc.returncode != 0 and not summary.errors:
@@ -67,6 +76,13 @@ def build_pdf(build_dir: Path | str, out_pdf: Path | str, main: str = "hw4.tex")
     if summary.warnings:
         print(summary.text())
     return summary
+
+
+def remove_latex_files(build_dir: Path) -> None:
+    """Everything LaTeX made in `build_dir`, keeping what the render step wrote (.tex, .bib)."""
+    for path in build_dir.iterdir():
+        if path.is_file() and path.suffix not in (".tex", ".bib"):
+            path.unlink()
 
 
 def summarize(log: str, blg: str = "") -> Summary:

@@ -29,3 +29,8 @@ def pdf(profile: str) -> Path:
 
 def dep_file(profile: str) -> str:
     return f".doit-{profile}.db"
+
+
+def lock_file(profile: str) -> str:
+    """Held by the one build of `profile` running in this checkout (core.lock)."""
+    return f".doit-{profile}.lock"

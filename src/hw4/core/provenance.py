@@ -6,6 +6,7 @@ from the same code and settings, and how long each step took on which machine.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import platform
 import re
@@ -49,14 +50,6 @@ def device() -> str:
     return f"CPU: {model}, {os.cpu_count()} cores"
 
 
-def md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def figure_stamp(pdf: Path) -> dict:
     """The task and config hash a figure file carries in its own metadata (read back with pdfinfo)."""
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
@@ -67,7 +60,9 @@ def figure_stamp(pdf: Path) -> dict:
 
 
 def collect(*, profile: str, config_hash: str, timings_dir: Path, figure_files: list[Path],
-            data_files: list[Path]) -> dict:
+            data_check: str | None) -> dict:
+    """`data_check` ('module:function') checks the input data and returns one {file, bytes, md5}
+    record per file: the same check that guards their use, so the appendix lists verified files."""
     import torch
 
     timings = [load_json(p) | {"task": p.stem.replace(".", ":")} for p in sorted(Path(timings_dir).glob("*.json"))]
@@ -83,13 +78,18 @@ def collect(*, profile: str, config_hash: str, timings_dir: Path, figure_files: 
         "profile": profile,
         "config_hash": config_hash,
         "timings": [t for t in timings if t["task"] not in ("render", "pdf", "provenance")],
-        "data": [{"file": p.name, "bytes": p.stat().st_size, "md5": md5(p)} for p in data_files],
+        "data": _function(data_check)() if data_check else [],
         "figures": [figure_stamp(Path(p)) for p in figure_files],
     }
 
 
 def run(out: Path, **kwargs) -> None:
     save_json(out, collect(**kwargs))
+
+
+def _function(target: str):
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _read(path: str) -> str:

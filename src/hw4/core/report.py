@@ -2,11 +2,13 @@
 and the PDF. They read the questions' results files and figures, declared by the questions' tasks."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from doit.tools import config_changed
 
 from hw4.core import codedigest, config, paths, provenance
+from hw4.core.targets import unchanged
 from hw4.core.build import Build, clean_with, targets_of
 
 
@@ -26,18 +28,19 @@ def figures(question_tasks: dict) -> dict:
                          if any(target.endswith(".pdf") for target in t["targets"])]}
 
 
-def provenance_task(b: Build, question_tasks: dict, data_files: list[Path]) -> dict:
-    """The provenance record; `data_files` are the input data whose checksums it lists."""
+def provenance_task(b: Build, question_tasks: dict, data_check: str) -> dict:
+    """The provenance record; `data_check` ('module:function') checks the input data and lists it."""
     out = b.results / "provenance.json"
     target = "hw4.core.provenance:run"
     return {
         "doc": "record code version, tools, machine, task times, data checksums, figure stamps",
         "actions": [b.action(target, out, name="provenance", profile=b.profile,
                              config_hash=config.config_hash(b.cfg), timings_dir=b.timings,
-                             figure_files=figure_files(question_tasks), data_files=data_files)],
+                             figure_files=figure_files(question_tasks), data_check=data_check)],
         "file_dep": [str(p) for p in [*results_files(question_tasks), *figure_files(question_tasks)]],
         "targets": [str(out)],
-        "uptodate": [config_changed({"git": provenance.git_state(), "code": codedigest.digest(target)})],
+        "uptodate": [config_changed({"git": provenance.git_state(),
+                                     "code": codedigest.digest(target, data_check)}), unchanged],
         "clean": clean_with(b.timings),
     }
 
@@ -56,9 +59,20 @@ def render_task(b: Build, question_tasks: dict) -> dict:
         "file_dep": [*templates, str(paths.BIB), *map(str, inputs)],
         "targets": [str(build_dir / Path(t).name.removesuffix(".j2")) for t in templates]
                    + [str(build_dir / paths.BIB.name)],
-        "uptodate": [config_changed({"report": b.settings("report"), "code": codedigest.digest(target)})],
+        "uptodate": [config_changed({"report": b.settings("report"), "code": codedigest.digest(target),
+                                     "sources": contents([*templates, paths.BIB])}), unchanged],
         "clean": True,
     }
+
+
+def contents(files) -> str:
+    """The files' bytes as the task graph loads. doit records a file_dep as it is after the task
+    ran, so a template saved while render runs (make watch) would count as rendered; this
+    digest, taken before, makes the next build render it."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def pdf_task(b: Build, question_tasks: dict) -> dict:
@@ -70,6 +84,6 @@ def pdf_task(b: Build, question_tasks: dict) -> dict:
         "actions": [b.action(target, build_dir, paths.pdf(b.profile), name="pdf")],
         "file_dep": [*render_task(b, question_tasks)["targets"], *map(str, figure_files(question_tasks))],
         "targets": [str(paths.pdf(b.profile))],
-        "uptodate": [config_changed({"code": codedigest.digest(target)})],
+        "uptodate": [config_changed({"code": codedigest.digest(target)}), unchanged],
         "clean": clean_with(build_dir),
     }

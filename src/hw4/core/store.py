@@ -1,13 +1,24 @@
-"""Atomic writes, so an interrupted run never leaves a half-written result behind."""
+"""Atomic writes, so an interrupted run never leaves a half-written result behind, and reads
+that say which file is damaged and how to remake it instead of raising a parser's traceback."""
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
 import os
+import re
+import signal
+import sys
 import tempfile
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
+
+from hw4.core.errors import DamagedFile
+
+KILL_AT = "HW4_KILL_AT"  # fault injection, for tests: see _killed_here
+TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # what atomic_path's mkstemp names look like
+_moves: Counter = Counter()
 
 
 @contextmanager
@@ -22,10 +33,40 @@ def atomic_path(path: Path | str):
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
     try:
         yield Path(tmp)
+        _killed_here(path)
         os.replace(tmp, path)
+    except Exception as err:
+        err.add_note(f"while writing {path}")
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _killed_here(path: Path) -> None:
+    """Fault injection: with HW4_KILL_AT="<part of a path>[#n]" the process kills itself (SIGKILL)
+    at the n-th (default first) write of a file whose path contains that part, with the new
+    content complete in its temporary file and the old file not yet replaced: the worst moment."""
+    spec = os.environ.get(KILL_AT)
+    if not spec:
+        return
+    part, _, nth = spec.partition("#")
+    if part in str(path):
+        _moves[part] += 1
+        if _moves[part] == int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_temporaries(folder: Path | str, of: str | None = None) -> list[Path]:
+    """Delete the temporary files of writes that a killed process never finished (atomic_path's
+    `.<name>.<random>.tmp`) under `folder`, or only those of the file named `of` in it.
+    Only safe while no other process writes there: the build lock."""
+    folder = Path(folder)
+    found = folder.glob(f".{of}.*.tmp") if of else folder.rglob(".*.tmp")
+    removed = [tmp for tmp in found if TEMPORARY.match(tmp.name) and tmp.is_file()]
+    for tmp in removed:
+        tmp.unlink(missing_ok=True)
+    return removed
 
 
 def save_json(path: Path | str, obj) -> None:
@@ -46,7 +87,10 @@ def save_result(path: Path | str, result: dict, settings) -> None:
 
 
 def load_json(path: Path | str):
-    return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DamagedFile(_damaged(path, f"not valid JSON: {err}")) from None
 
 
 def save_torch(path: Path | str, obj) -> None:
@@ -59,7 +103,41 @@ def save_torch(path: Path | str, obj) -> None:
 def load_torch(path: Path | str):
     import torch
 
-    return torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except Exception as err:  # pickle, zip, torch's own errors, even EINVAL: a damaged file
+        raise DamagedFile(_damaged(path, f"not a readable PyTorch file: {_first_line(err)}")) from None
+
+
+def load_checkpoint(path: Path | str | None):
+    """The state saved in a checkpoint, or None when there is none, or when it cannot be read:
+    a damaged checkpoint is moved aside to `<name>.corrupt` (a one-line warning says so) and
+    the run starts afresh, rather than every later build stopping on it."""
+    if not path or not Path(path).exists():
+        return None
+    try:
+        saved = load_torch(path)
+        if not isinstance(saved, dict):
+            raise DamagedFile(f"{path}: holds a {type(saved).__name__}, not a checkpoint")
+        return saved
+    except DamagedFile as err:
+        aside = Path(path).with_name(Path(path).name + ".corrupt")
+        os.replace(path, aside)
+        print(f"warning: {str(err).split('; ')[0]}; moved it to {aside} and starting afresh",
+              file=sys.stderr)
+        return None
+
+
+def _damaged(path, what: str) -> str:
+    return (f"{path}: {what}; it was changed or cut short after the build wrote it. "
+            f"Delete it and build again: the task that makes it reruns")
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _plain(obj):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from hw4.core.build import Build, clean_with
-from hw4.q5_2_gan import data, experiment_settings
+from hw4.q5_2_gan import experiment_settings
 
 QUESTION = "q5_2_gan"
+DATA_CHECK = "hw4.q5_2_gan.data:check_files"  # checks MNIST and lists it, for the provenance record
 
 
 def tasks(b: Build):
@@ -32,8 +33,3 @@ def tasks(b: Build):
     yield b.figure_task(QUESTION, "gan_curves", "hw4.q5_2_gan.figures:curves", metrics, ["gan"])
     yield b.figure_task(QUESTION, "gan_quality", "hw4.q5_2_gan.figures:quality", metrics, ["gan", "classifier"])
 
-
-def data_files() -> list:
-    """The MNIST files the experiments read, for the provenance record."""
-    raw = data.data_dir() / "MNIST" / "raw"
-    return [raw / name for name in data.FILES if (raw / name).exists()]

@@ -120,7 +120,7 @@ def train(images, *, preset: str, seed: int, lr_g: float, lr_d: float, batch: in
     gen = torch.Generator(device).manual_seed(seed)
     history, curves, samples = [], {"epoch": [], **{s: [] for s in STATS}}, []
 
-    saved = store.load_torch(checkpoint) if checkpoint and Path(checkpoint).exists() else None
+    saved = store.load_checkpoint(checkpoint)  # None if absent; set aside if damaged
     if saved is not None and saved.get("ident") == ident:
         G.load_state_dict(saved["G"])
         D.load_state_dict(saved["D"])
