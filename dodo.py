@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))  # this checkout's code, 
 
 from doit import get_var  # noqa: E402
 
-from hw4.core import build, paths, report  # noqa: E402
+from hw4.core import build, paths, report, schedule  # noqa: E402
 from hw4.q1_2_overparam import tasks as q1_2_overparam  # noqa: E402
 from hw4.q3_sparse_coding import tasks as q3_sparse_coding  # noqa: E402
 from hw4.q4_batchnorm import tasks as q4_batchnorm  # noqa: E402
@@ -22,9 +22,14 @@ from hw4.q5_1_minimax import tasks as q5_1_minimax  # noqa: E402
 from hw4.q5_2_gan import tasks as q5_2_gan  # noqa: E402
 
 B = build.load(get_var("profile", "full"))
-DOIT_CONFIG = {"dep_file": paths.dep_file(B.profile), "verbosity": 2}
 QUESTIONS = {q.QUESTION: list(q.tasks(B)) for q in
              (q1_2_overparam, q3_sparse_coding, q4_batchnorm, q5_1_minimax, q5_2_gan)}
+
+# Parallel by default: a worker process for every computing task and one per core for the rest;
+# the gate lets computing tasks onto the cores, the longest work first (hw4.core.schedule).
+WORKERS = schedule.plan({f"{q}:{t['name']}": t for q, tasks in QUESTIONS.items() for t in tasks}) + schedule.cores()
+schedule.GATE = schedule.Gate(schedule.cores(), places=WORKERS)
+DOIT_CONFIG = {"dep_file": paths.dep_file(B.profile), "verbosity": 2, "num_process": WORKERS}
 
 
 def group(question):

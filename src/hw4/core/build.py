@@ -14,7 +14,7 @@ from pathlib import Path
 from doit.task import clean_targets
 from doit.tools import config_changed
 
-from hw4.core import codedigest, config, paths
+from hw4.core import codedigest, config, paths, schedule
 from hw4.core.action import call
 
 
@@ -51,16 +51,18 @@ class Build:
         return (call, [target, *args], {"timing": self.timings / f"{name.replace(':', '.')}.json", **kwargs})
 
     def task(self, question: str, name: str, target: str, *args, targets: list, settings: dict,
-             file_dep=(), doc: str, clean=True) -> dict:
-        """A computing task: reruns when its settings, its inputs or the meaning of its code change."""
+             file_dep=(), doc: str, clean=True, estimate: float | None = None) -> dict:
+        """A computing task: reruns when its settings, its inputs or the meaning of its code change.
+        `estimate`: its expected seconds on one core, to schedule a first build (`schedule`)."""
         return {
             "name": name,
             "doc": doc,
-            "actions": [self.action(target, *args, name=f"{question}:{name}")],
+            "actions": [self.action(target, *args, name=f"{question}:{name}", cores=schedule.cores_of(args))],
             "file_dep": [str(p) for p in file_dep],
             "targets": [str(p) for p in targets],
             "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target)})],
             "clean": clean,
+            "meta": {"estimate": estimate} if estimate else None,
         }
 
     def figure_task(self, question: str, name: str, target: str, inputs: list, sections: list[str],

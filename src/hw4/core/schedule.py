@@ -1,0 +1,114 @@
+"""Every core busy until the build is done, the longest work first.
+
+doit runs tasks in parallel processes (`num_process` in dodo.py), but it starts the tasks that
+become ready together (the three GAN experiments, once the classifier is trained) in an order
+of its own, and it knows nothing of threads: left to itself it can start the longest
+experiment last, or run a two-thread task beside another on two cores. So every experiment (a
+task whose config section sets `cpu_threads`) passes a gate before it runs: it waits until as
+many cores as it uses are free and no waiting experiment has more work ahead of it. A task's
+work ahead is its own expected seconds plus the most work ahead of any task that reads its
+results: the critical path through it, so the classifier, which every GAN experiment waits
+for, starts first. Expected seconds are the task's time in the previous build (its timing
+file), else its declared estimate. Derivations and figures (seconds each) pass no gate.
+
+The order changes only when tasks start, never what they compute: each task's thread count
+comes from its config, so its numbers are the same however the build was scheduled.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import multiprocessing
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+SETTLE = 0.5  # seconds a task arriving at the gate waits for others released with it
+GATE: Gate | None = None  # set by dodo.py before doit starts its worker processes, which inherit it
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Gate:
+    """Cores shared by doit's worker processes (forked from the process that made the gate):
+    a task enters once its cores are free and no waiting task has a higher priority."""
+
+    def __init__(self, total: int, places: int):
+        self.total = total
+        self._cond = multiprocessing.Condition()
+        self._free = multiprocessing.RawValue("i", total)
+        self._waiting = multiprocessing.RawArray("d", places)  # priorities of waiting tasks; 0 = a free place
+
+    @contextmanager
+    def enter(self, threads: int, priority: float):
+        threads, priority = min(max(threads, 1), self.total), max(priority, 1e-6)
+        _die_with_parent()
+        with self._cond:
+            place = list(self._waiting).index(0.0)
+            self._waiting[place] = priority
+            self._cond.wait(SETTLE)  # doit hands out the tasks it releases together one by one: let them all arrive
+            self._cond.wait_for(lambda: self._free.value >= threads and priority >= max(self._waiting))
+            self._waiting[place] = 0.0
+            self._free.value -= threads
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._free.value += threads
+                self._cond.notify_all()
+
+
+def cores_of(args) -> int:
+    """The cores a task computes on: the `cpu_threads` of the config section among its
+    arguments; 0 for a task without one (a derivation, a figure), which passes no gate."""
+    return max((getattr(a, "cpu_threads", 0) for a in args), default=0)
+
+
+def plan(tasks: dict[str, dict]) -> int:
+    """Give each computing task (doit task dicts by full name, made by `Build.task`) its priority,
+    the work ahead of it; returns how many tasks compute."""
+    def expected(task) -> float:
+        return previous_seconds(task["actions"][0][2]["timing"]) or (task.get("meta") or {}).get("estimate", 1.0)
+    ahead = priorities(tasks, expected)
+    computing = [name for name, task in tasks.items() if task["actions"][0][2].get("cores")]
+    for name in computing:
+        tasks[name]["actions"][0][2]["priority"] = round(ahead[name], 1)
+    return len(computing)
+
+
+def priorities(tasks: dict[str, dict], expected) -> dict[str, float]:
+    """Work ahead of each task (task dicts by full name): `expected(task)` seconds plus the most
+    work ahead of any task with a file_dep on one of its targets."""
+    readers: dict[str, list[str]] = {}
+    for name, task in tasks.items():
+        for dep in task.get("file_dep", ()):
+            readers.setdefault(str(dep), []).append(name)
+    ahead: dict[str, float] = {}
+
+    def work(name: str) -> float:
+        if name not in ahead:
+            after = [work(r) for t in tasks[name].get("targets", ()) for r in readers.get(str(t), ())]
+            ahead[name] = expected(tasks[name]) + max(after, default=0.0)
+        return ahead[name]
+    return {name: work(name) for name in tasks}
+
+
+def previous_seconds(timing: Path | str) -> float | None:
+    """A task's time in the previous build, from its timing file, if there is one."""
+    try:
+        return float(json.loads(Path(timing).read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _die_with_parent() -> None:
+    """A doit worker ends with doit (Linux): a killed build leaves no orphan training on."""
+    if sys.platform.startswith("linux") and multiprocessing.parent_process() is not None:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if multiprocessing.parent_process().pid != os.getppid():
+            os._exit(1)  # the parent is already gone
