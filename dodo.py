@@ -27,6 +27,7 @@ QUESTIONS = {q.QUESTION: list(q.tasks(B)) for q in
 
 # Parallel by default: a worker process for every computing task and one per core for the rest;
 # the gate lets computing tasks onto the cores, the longest work first (hw4.core.schedule).
+schedule.one_thread_by_default()
 WORKERS = schedule.plan({f"{q}:{t['name']}": t for q, tasks in QUESTIONS.items() for t in tasks}) + schedule.cores()
 schedule.GATE = schedule.Gate(schedule.cores(), places=WORKERS)
 DOIT_CONFIG = {"dep_file": paths.dep_file(B.profile), "verbosity": 2, "num_process": WORKERS}

@@ -39,12 +39,13 @@ def test_the_previous_builds_time_is_the_expected_time(tmp_path):
 
 
 def test_a_task_uses_the_cores_of_its_config_section():
-    gan = config.load(config.CONFIG_FILE, "full").gan
-    assert schedule.cores_of([gan, "exp1", "weights.pt"]) == gan.cpu_threads
-    assert schedule.cores_of(["results.json", "figure.pdf"]) == 0
+    cfg = config.load(config.CONFIG_FILE, "full")
+    assert schedule.cores_of([cfg.classifier, "results/classifier"]) == cfg.classifier.cpu_threads == 2
+    assert schedule.cores_of([cfg.minimax, "results/q5_1_minimax"]) == 1  # a section without cpu_threads
+    assert schedule.cores_of(["results.json", "figure.pdf"]) == 0  # a figure: no gate
 
 
-def _enter(gate, priority, cores, delay, log, running, most):
+def _enter(gate, priority, cores, delay, hold, log, running, most):
     time.sleep(delay)
     granted = min(cores, gate.total)  # a task asking for more cores than there are gets them all
     with gate.enter(cores, priority):
@@ -52,31 +53,45 @@ def _enter(gate, priority, cores, delay, log, running, most):
             running.value += granted
             most.value = max(most.value, running.value)
         log.put(priority)
-        time.sleep(0.2)
+        time.sleep(hold)
         with running.get_lock():
             running.value -= granted
 
 
 def run_at_gate(total, jobs):
-    """Start (priority, cores, delay) jobs at a gate of `total` cores; the priorities in the order they entered."""
+    """Start (priority, cores, delay, hold) jobs at a gate of `total` cores; the priorities in the
+    order they entered, and the most cores in use at once."""
     gate = schedule.Gate(total, places=len(jobs))
     log, running, most = fork.Queue(), fork.Value("i", 0), fork.Value("i", 0)
-    procs = [fork.Process(target=_enter, args=(gate, p, c, d, log, running, most)) for p, c, d in jobs]
+    procs = [fork.Process(target=_enter, args=(gate, *job, log, running, most)) for job in jobs]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=60)
         assert p.exitcode == 0
     return [log.get() for _ in jobs], most.value
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="doit's workers are forked")
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                reason="doit's workers are forked")
+
+
+@needs_fork
 def test_tasks_released_together_enter_the_longest_first():
-    order, most = run_at_gate(1, [(1.0, 1, 0.0), (300.0, 1, 0.05), (600.0, 1, 0.1), (2.0, 1, 0.0)])
-    assert order == [600.0, 300.0, 2.0, 1.0] and most == 1
+    """Tasks that arrive at a free gate within its settling time enter by priority, not arrival."""
+    order, _ = run_at_gate(1, [(1.0, 1, 0.0, 0.1), (600.0, 1, 0.05, 0.1)])
+    assert order == [600.0, 1.0]
 
 
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="doit's workers are forked")
+@needs_fork
+def test_waiting_tasks_enter_by_priority():
+    blocker = (1000.0, 2, 0.0, 1.5)  # holds both cores while the others arrive
+    order, _ = run_at_gate(2, [blocker, *((p, 2, 0.5, 0.1) for p in (1.0, 4.0, 2.0, 5.0, 3.0))])
+    assert order == [1000.0, 5.0, 4.0, 3.0, 2.0, 1.0]
+
+
+@needs_fork
 def test_the_gate_never_hands_out_more_cores_than_it_has():
-    order, most = run_at_gate(2, [(5.0, 2, 0.0), (4.0, 1, 0.0), (3.0, 1, 0.0), (2.0, 2, 0.0), (1.0, 9, 0.0)])
-    assert order == [5.0, 4.0, 3.0, 2.0, 1.0] and most == 2
+    order, most = run_at_gate(2, [(1.0, 9, 0.0, 0.2), (4.0, 1, 0.0, 0.2), (2.0, 2, 0.0, 0.2),
+                                  (5.0, 2, 0.0, 0.2), (3.0, 1, 0.0, 0.2)])
+    assert sorted(order) == [1.0, 2.0, 3.0, 4.0, 5.0] and most == 2  # 9 cores asked: both, no more

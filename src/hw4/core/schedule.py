@@ -3,13 +3,14 @@
 doit runs tasks in parallel processes (`num_process` in dodo.py), but it starts the tasks that
 become ready together (the three GAN experiments, once the classifier is trained) in an order
 of its own, and it knows nothing of threads: left to itself it can start the longest
-experiment last, or run a two-thread task beside another on two cores. So every experiment (a
-task whose config section sets `cpu_threads`) passes a gate before it runs: it waits until as
-many cores as it uses are free and no waiting experiment has more work ahead of it. A task's
-work ahead is its own expected seconds plus the most work ahead of any task that reads its
-results: the critical path through it, so the classifier, which every GAN experiment waits
-for, starts first. Expected seconds are the task's time in the previous build (its timing
-file), else its declared estimate. Derivations and figures (seconds each) pass no gate.
+experiment last, or run a two-thread task beside another on two cores. So every task that
+computes with a config section passes a gate before it runs: it waits until as many cores as
+it uses are free (the section's `cpu_threads`; tasks run on one thread unless their section
+says otherwise) and no waiting task has more work ahead of it. A task's work ahead is its own
+expected seconds plus the most work ahead of any task that reads its results: the critical
+path through it, so the classifier, which every GAN experiment waits for, starts first.
+Expected seconds are the task's time in the previous build (its timing file), else its
+declared estimate, else a second. Figures, which read results files only, pass no gate.
 
 The order changes only when tasks start, never what they compute: each task's thread count
 comes from its config, so its numbers are the same however the build was scheduled.
@@ -17,6 +18,7 @@ comes from its config, so its numbers are the same however the build was schedul
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -64,9 +66,17 @@ class Gate:
 
 
 def cores_of(args) -> int:
-    """The cores a task computes on: the `cpu_threads` of the config section among its
-    arguments; 0 for a task without one (a derivation, a figure), which passes no gate."""
-    return max((getattr(a, "cpu_threads", 0) for a in args), default=0)
+    """The cores a task computes on: the `cpu_threads` of the config section among its arguments
+    (1 if the section does not say); 0 for a task without one (a figure), which passes no gate."""
+    return max((getattr(a, "cpu_threads", 1) for a in args if dataclasses.is_dataclass(a)), default=0)
+
+
+def one_thread_by_default() -> None:
+    """Every task computes on one thread unless its config says otherwise (torch.set_num_threads):
+    so tasks side by side do not fight over cores, and no number depends on the machine's core
+    count. Called before any task imports torch or numpy, whose thread pools read these."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def plan(tasks: dict[str, dict]) -> int:
