@@ -1,6 +1,10 @@
 """The build's gate: experiments start the longest work first and never use more cores than there are."""
 import multiprocessing
+import os
+import signal
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +99,34 @@ def test_the_gate_never_hands_out_more_cores_than_it_has():
     order, most = run_at_gate(2, [(1.0, 9, 0.0, 0.2), (4.0, 1, 0.0, 0.2), (2.0, 2, 0.0, 0.2),
                                   (5.0, 2, 0.0, 0.2), (3.0, 1, 0.0, 0.2)])
     assert sorted(order) == [1.0, 2.0, 3.0, 4.0, 5.0] and most == 2  # 9 cores asked: both, no more
+
+
+def _build_with_a_worker(pids):
+    """A stand-in for doit: makes the gate, forks a worker that idles, reports both pids."""
+    schedule.Gate(1, places=1)
+    worker = fork.Process(target=time.sleep, args=(60,))
+    worker.start()
+    pids.put((os.getpid(), worker.pid))
+    time.sleep(60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_killed_build_takes_its_workers_with_it():
+    pids = fork.Queue()
+    build = fork.Process(target=_build_with_a_worker, args=(pids,))
+    build.start()
+    build_pid, worker_pid = pids.get(timeout=30)
+    assert _alive(worker_pid)
+    os.kill(build_pid, signal.SIGKILL)
+    build.join()
+    deadline = time.time() + 10
+    while _alive(worker_pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker_pid)

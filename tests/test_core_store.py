@@ -30,3 +30,14 @@ def test_non_finite_numbers_are_refused(tmp_path):
     with pytest.raises(ValueError, match="non-finite"):
         store.save_json(tmp_path / "r.json", {"loss": [1.0, math.nan]})
     assert not (tmp_path / "r.json").exists()
+
+
+def test_the_same_tensors_give_the_same_file(tmp_path):
+    """A retrained, identical model must not look changed to doit or to a checkpoint's key."""
+    import torch
+
+    obj = {"weight": torch.linspace(-1, 1, 7), "epochs": [1, 2]}
+    store.save_torch(tmp_path / "a.pt", obj)
+    store.save_torch(tmp_path / "b.pt", obj)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    assert torch.equal(store.load_torch(tmp_path / "a.pt")["weight"], obj["weight"])

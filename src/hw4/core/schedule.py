@@ -41,6 +41,7 @@ class Gate:
     a task enters once its cores are free and no waiting task has a higher priority."""
 
     def __init__(self, total: int, places: int):
+        _die_with_parent_after_fork()
         self.total = total
         self._cond = multiprocessing.Condition()
         self._free = multiprocessing.RawValue("i", total)
@@ -49,7 +50,6 @@ class Gate:
     @contextmanager
     def enter(self, threads: int, priority: float):
         threads, priority = min(max(threads, 1), self.total), max(priority, 1e-6)
-        _die_with_parent()
         with self._cond:
             place = list(self._waiting).index(0.0)
             self._waiting[place] = priority
@@ -116,9 +116,18 @@ def previous_seconds(timing: Path | str) -> float | None:
         return None
 
 
+_forking = {"pid": 0}
+
+
+def _die_with_parent_after_fork() -> None:
+    """Every process forked from here on (doit's workers) ends with its parent (Linux): a killed
+    build leaves no orphan training on, or waiting forever for work."""
+    if sys.platform.startswith("linux") and not _forking["pid"]:
+        _forking["pid"] = -1
+        os.register_at_fork(before=lambda: _forking.update(pid=os.getpid()), after_in_child=_die_with_parent)
+
+
 def _die_with_parent() -> None:
-    """A doit worker ends with doit (Linux): a killed build leaves no orphan training on."""
-    if sys.platform.startswith("linux") and multiprocessing.parent_process() is not None:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if multiprocessing.parent_process().pid != os.getppid():
-            os._exit(1)  # the parent is already gone
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != _forking["pid"]:
+        os._exit(1)  # the parent ended before the signal was set up

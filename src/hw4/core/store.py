@@ -50,10 +50,17 @@ def load_json(path: Path | str):
 
 
 def save_torch(path: Path | str, obj) -> None:
+    """Atomically, and the same bytes for the same tensors: saved to a file, torch names the
+    archive's folder after the (random) temporary name, so an identical retrained model would
+    look changed to everything that digests it (doit, the GAN's checkpoint keys)."""
+    import io
+
     import torch
 
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_torch(path: Path | str):
