@@ -130,3 +130,17 @@ def test_a_killed_build_takes_its_workers_with_it():
     while _alive(worker_pid) and time.time() < deadline:
         time.sleep(0.05)
     assert not _alive(worker_pid)
+
+
+@needs_fork
+def test_tasks_released_when_cores_free_up_go_before_those_already_waiting():
+    """A finishing task releases the tasks that read its results: they must get its cores, not a
+    task of lower priority that was already waiting when the cores came free."""
+    order, _ = run_at_gate(1, [(1000.0, 1, 0.0, 1.0), (1.0, 1, 0.3, 0.1), (600.0, 1, 1.05, 0.1)])
+    assert order == [1000.0, 600.0, 1.0]
+
+
+@needs_fork
+def test_a_free_core_is_taken_while_another_task_runs():
+    order, most = run_at_gate(2, [(5.0, 1, 0.0, 1.0), (3.0, 1, 0.0, 0.2), (1.0, 1, 0.0, 0.2)])
+    assert set(order[:2]) == {5.0, 3.0} and order[2] == 1.0 and most == 2  # 3, then 1, beside 5

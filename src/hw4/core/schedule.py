@@ -24,10 +24,11 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-SETTLE = 0.5  # seconds a task arriving at the gate waits for others released with it
+SETTLE = 0.3  # seconds for the tasks doit releases together to reach the gate, one by one
 GATE: Gate | None = None  # set by dodo.py before doit starts its worker processes, which inherit it
 
 
@@ -46,6 +47,7 @@ class Gate:
         self._cond = multiprocessing.Condition()
         self._free = multiprocessing.RawValue("i", total)
         self._waiting = multiprocessing.RawArray("d", places)  # priorities of waiting tasks; 0 = a free place
+        self._settled = multiprocessing.RawValue("d", 0.0)  # no task enters before this time
 
     @contextmanager
     def enter(self, threads: int, priority: float):
@@ -53,15 +55,21 @@ class Gate:
         with self._cond:
             place = list(self._waiting).index(0.0)
             self._waiting[place] = priority
-            self._cond.wait(SETTLE)  # doit hands out the tasks it releases together one by one: let them all arrive
-            self._cond.wait_for(lambda: self._free.value >= threads and priority >= max(self._waiting))
+            self._settled.value = max(self._settled.value, time.time() + SETTLE)
+            self._cond.notify_all()  # the others check again: this one may outrank them
+            while not (self._free.value >= threads and priority >= max(self._waiting)
+                       and time.time() >= self._settled.value):
+                settling = self._settled.value - time.time()
+                self._cond.wait(settling if settling > 0 else None)  # woken when a task leaves or arrives
             self._waiting[place] = 0.0
             self._free.value -= threads
+            self._cond.notify_all()  # the next in line may fit on the cores left
         try:
             yield
         finally:
             with self._cond:
                 self._free.value += threads
+                self._settled.value = time.time() + SETTLE  # for the tasks doit now releases to arrive
                 self._cond.notify_all()
 
 
