@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))  # this checkout's code, 
 
 from doit import get_var  # noqa: E402
 
-from hw4.core import build, report  # noqa: E402
+from hw4.core import build, report, schedule  # noqa: E402
 from hw4.q1_2_overparam import tasks as q1_2_overparam  # noqa: E402
 from hw4.q3_sparse_coding import tasks as q3_sparse_coding  # noqa: E402
 from hw4.q4_batchnorm import tasks as q4_batchnorm  # noqa: E402
@@ -23,9 +23,15 @@ from hw4.q5_2_gan import tasks as q5_2_gan  # noqa: E402
 
 B = build.load(get_var("profile", "full"))
 build.start(B.profile, sys.argv[1:])  # one build per checkout and profile; heal what a killed one left
-DOIT_CONFIG = build.doit_config(B.profile)
 QUESTIONS = {q.QUESTION: list(q.tasks(B)) for q in
              (q1_2_overparam, q3_sparse_coding, q4_batchnorm, q5_1_minimax, q5_2_gan)}
+
+# Parallel by default: a worker process for every computing task and one per core for the rest;
+# the gate lets computing tasks onto the cores, the longest work first (hw4.core.schedule).
+schedule.one_thread_by_default()
+WORKERS = schedule.plan({f"{q}:{t['name']}": t for q, tasks in QUESTIONS.items() for t in tasks}) + schedule.cores()
+schedule.GATE = schedule.Gate(schedule.cores(), places=WORKERS)
+DOIT_CONFIG = {**build.doit_config(B.profile), "num_process": WORKERS}
 
 
 def group(question):

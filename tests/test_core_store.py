@@ -84,3 +84,14 @@ def test_fault_injection_kills_at_the_named_write_with_its_temporary_left(tmp_pa
     assert proc.returncode == -signal.SIGKILL
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names[1:] == ["r0.json"] and store.TEMPORARY.match(names[0]) and names[0].startswith(".r1.json.")
+
+
+def test_the_same_tensors_give_the_same_file(tmp_path):
+    """A retrained, identical model must not look changed to doit or to a checkpoint's key."""
+    import torch
+
+    obj = {"weight": torch.linspace(-1, 1, 7), "epochs": [1, 2]}
+    store.save_torch(tmp_path / "a.pt", obj)
+    store.save_torch(tmp_path / "b.pt", obj)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    assert torch.equal(store.load_torch(tmp_path / "a.pt")["weight"], obj["weight"])

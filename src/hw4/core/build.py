@@ -18,7 +18,7 @@ from doit.reporter import ConsoleReporter
 from doit.task import clean_targets
 from doit.tools import config_changed
 
-from hw4.core import codedigest, config, lock, paths, store
+from hw4.core import codedigest, config, lock, paths, schedule, store
 from hw4.core.targets import unchanged
 from hw4.core.action import call
 
@@ -56,18 +56,20 @@ class Build:
         return (call, [target, *args], {"timing": self.timings / f"{name.replace(':', '.')}.json", **kwargs})
 
     def task(self, question: str, name: str, target: str, *args, targets: list, settings: dict,
-             file_dep=(), doc: str, clean=True, code=()) -> dict:
+             file_dep=(), doc: str, clean=True, code=(), estimate: float | None = None) -> dict:
         """A computing task: reruns when its settings, its inputs or the meaning of its code change
-        (the module of `target`, and any modules in `code` that it imports by name)."""
+        (the module of `target`, and any modules in `code` that it imports by name).
+        `estimate`: its expected seconds on one core, to schedule a first build (`schedule`)."""
         return {
             "name": name,
             "doc": doc,
-            "actions": [self.action(target, *args, name=f"{question}:{name}")],
+            "actions": [self.action(target, *args, name=f"{question}:{name}", cores=schedule.cores_of(args))],
             "file_dep": [str(p) for p in file_dep],
             "targets": [str(p) for p in targets],
             "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target, *code)}),
                          unchanged],
             "clean": clean,
+            "meta": {"estimate": estimate} if estimate else None,
         }
 
     def figure_task(self, question: str, name: str, target: str, inputs: list, sections: list[str],

@@ -12,11 +12,12 @@ def pick() -> torch.device:
 
 @contextmanager
 def cpu_threads(n: int):
-    """Run with n torch CPU threads, then restore (doit runs tasks in one process).
+    """Run with n torch CPU threads, then restore (a doit worker runs task after task).
 
-    Each experiment sets its own count in hw4.toml: the GAN's matrix products split well over
-    two cores, while Q1.2's tensors are small (a step is well under a millisecond), so extra
-    threads mostly wait on each other and, on a busy machine, make it several times slower.
+    Each experiment sets its own count in hw4.toml, and the build's gate (core.schedule) gives it
+    that many cores: one per GAN experiment, since experiments side by side on one core each
+    outrun one on all cores, and on a busy machine threads that wait on each other can make a
+    step many times slower.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import math
 import os
 import re
@@ -54,6 +55,8 @@ def _killed_here(path: Path) -> None:
     if part in str(path):
         _moves[part] += 1
         if _moves[part] == int(nth or 1):
+            if multiprocessing.parent_process() is not None:  # a worker of a parallel build: kill the build
+                os.kill(os.getppid(), signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -94,10 +97,17 @@ def load_json(path: Path | str):
 
 
 def save_torch(path: Path | str, obj) -> None:
+    """Atomically, and the same bytes for the same tensors: saved to a file, torch names the
+    archive's folder after the (random) temporary name, so an identical retrained model would
+    look changed to everything that digests it (doit, the GAN's checkpoint keys)."""
+    import io
+
     import torch
 
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_torch(path: Path | str):

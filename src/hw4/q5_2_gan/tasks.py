@@ -6,6 +6,7 @@ from hw4.q5_2_gan import experiment_settings
 
 QUESTION = "q5_2_gan"
 DATA_CHECK = "hw4.q5_2_gan.data:check_files"  # checks MNIST and lists it, for the provenance record
+IMAGES_PER_SECOND = 4000  # a GAN step's images (D and G) per second on one core, about: for scheduling
 
 
 def tasks(b: Build):
@@ -13,16 +14,18 @@ def tasks(b: Build):
     weights = judge / "classifier.pt"
     yield b.task(QUESTION, "classifier", "hw4.q5_2_gan.classifier:run_classifier", b.cfg.classifier, judge,
                  targets=[judge / "metrics.json", weights], settings=b.settings("classifier"),
-                 doc=f"the MNIST classifier that judges samples -> {judge}")
+                 doc=f"the MNIST classifier that judges samples -> {judge}",
+                 estimate=b.cfg.classifier.epochs * b.cfg.classifier.train_images / 20000)  # about
     metrics, samples = [], []
-    for name in b.cfg.gan.experiments:
+    for name, exp in b.cfg.gan.experiments.items():
         out = b.out(QUESTION, name)
         metrics.append(out / "metrics.json")
         samples.append(out / "samples.pt")
         task = b.task(QUESTION, name, "hw4.q5_2_gan.train:run_experiment", b.cfg.gan, name, weights, out,
                       targets=[out / "metrics.json", out / "samples.pt", out / "weights.pt"],
                       file_dep=[weights], settings=experiment_settings(b.cfg.gan, name),
-                      doc=f"GAN experiment {name} (resumable) -> {out}")
+                      doc=f"GAN experiment {name} (resumable) -> {out}",
+                      estimate=exp.epochs * b.cfg.gan.train_images / IMAGES_PER_SECOND)
         task["clean"] = clean_with(out)  # with an interrupted run's checkpoint
         yield task
     yield b.claims_task(QUESTION, "hw4.q5_2_gan.claims", dict(zip(b.cfg.gan.experiments, metrics)))
