@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
 import math
+import multiprocessing
 import os
 import re
 import signal
@@ -45,7 +45,8 @@ def atomic_path(path: Path | str):
 
 
 def _killed_here(path: Path) -> None:
-    """Fault injection: with HW4_KILL_AT="<part of a path>[#n]" the process kills itself (SIGKILL)
+    """Fault injection: with HW4_KILL_AT="<part of a path>[#n]" the build kills itself (SIGKILL: the
+    process, and doit's main process when a parallel build's worker gets there)
     at the n-th (default first) write of a file whose path contains that part, with the new
     content complete in its temporary file and the old file not yet replaced: the worst moment."""
     spec = os.environ.get(KILL_AT)
