@@ -99,8 +99,8 @@ def test_killed_anywhere_the_build_resumes_to_the_same_results(quick_build, tmp_
         executed.update(tasks)
         return tasks
 
-    for point in KILL_POINTS:
-        proc = doit(copy, "profile=quick", HW4_KILL_AT=point)
+    for point in KILL_POINTS:  # one task at a time (-n 1), so that the kill points come in this order
+        proc = doit(copy, "-n", "1", "profile=quick", HW4_KILL_AT=point)
         assert proc.returncode == -signal.SIGKILL, (point, proc.stdout[-2000:], proc.stderr[-2000:])
         assert "waiting" not in proc.stderr  # the killed build before it held no lock any more
         killed_in[record(proc.stdout)[-1]] += 1
@@ -135,6 +135,21 @@ def test_killed_anywhere_the_build_resumes_to_the_same_results(quick_build, tmp_
     assert set(executed) == {n for n in names if ":" in n or n in ("provenance", "render", "pdf")}
     assert killed_in["pdf"] == 3
     assert ran(doit(copy, "profile=quick")) == set()
+
+
+def test_a_parallel_build_killed_during_training_resumes_to_the_same_results(quick_build, tmp_path):
+    """The default build runs tasks side by side; killed (SIGKILL to doit, whose workers die with
+    it) while experiments train, it resumes from their checkpoints to the same results."""
+    copy = fresh_copy(tmp_path / "hw4")
+    build = start(copy, "profile=quick")
+    checkpoints = copy / "results" / "quick" / "q5_2_gan"
+    wait_for(lambda: any(checkpoints.glob("exp*/checkpoint.pt")))
+    build.kill()
+    build.communicate()
+    proc = doit(copy, "profile=quick")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not temporaries(copy)
+    assert_same(comparable(quick_build / "results" / "quick"), comparable(copy / "results" / "quick"))
 
 
 def test_two_builds_started_together_never_write_at_once(quick_build, tmp_path):
