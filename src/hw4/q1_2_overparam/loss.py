@@ -86,15 +86,89 @@ def mc_loss(W: torch.Tensor, samples: int, generator: torch.Generator):
     return mean, (var / samples).sqrt()
 
 
-def hessian(w: torch.Tensor, h: float = 1e-5) -> torch.Tensor:
-    """The exact Hessian of f at one W (m, d), by central differences of the exact gradient.
+def loss_and_grad(W: torch.Tensor):
+    """f(W) and its gradient from one computation of the angles (the optimizers need both)."""
+    norms, unit, (ww, wt) = _angles(W)
+    (_, sin_ww, th_ww), (_, sin_wt, th_wt) = ww, wt
+    k_ww = (torch.bmm(_kernel(*ww), norms[..., None])[..., 0] * norms).sum(-1) / TWO_PI
+    k_wt = (norms * _kernel(*wt).sum(-1)).sum(-1) / TWO_PI
+    from_students = torch.bmm(sin_ww, norms[..., None]) * unit + torch.bmm(math.pi - th_ww, W)
+    from_targets = sin_wt.sum(-1, keepdim=True) * unit + (math.pi - th_wt)
+    return target_energy(W.shape[-1]) - 2 * k_wt + k_ww, (from_students - from_targets) / math.pi
 
-    All m d perturbed copies go through `exact_grad` as one batch.
-    """
-    m, d = w.shape
-    n = m * d
-    step = torch.eye(n, dtype=torch.float64, device=w.device).reshape(n, m, d) * h
-    H = (exact_grad(w + step) - exact_grad(w - step)).reshape(n, n) / (2 * h)
-    return (H + H.T) / 2
+
+# ----------------------------------------------------------------------------- second derivatives
+#
+# For unit vectors u, v at angle t, with p = |u + v| = 2 cos(t/2) and q = |u - v| = 2 sin(t/2)
+# (so sin t = p q / 2), the kernel's second derivatives are, for u = w/|w| and v = w'/|w'|:
+#
+#   2 pi d2k/dw dw'  = (pi - t) I + sin t R,      R = b b^T - c c^T  (b = (u+v)/p, c = (u-v)/q),
+#   2 pi d2k/dw2     = |w'| sin t / |w| (I - 2 u u^T + P),   P = b b^T + c c^T,
+#
+# R the reflection that swaps u and v in their plane and P the projection onto that plane.
+# Written as alpha (u+v)(u+v)^T -+ beta (u-v)(u-v)^T with alpha = q/(2p), beta = p/(2q), each
+# term stays bounded as t -> 0 or pi (the directions b, c are ill-defined there, sin t R is not).
 
 
+def _alpha_beta(cos: torch.Tensor):
+    """alpha = q/(2p) and beta = p/(2q) for unit vectors at cosine `cos`; 0 where p or q is 0,
+    where the term they multiply vanishes (u + v = 0 or u - v = 0)."""
+    p = (2 + 2 * cos).clamp_min(0).sqrt()
+    q = (2 - 2 * cos).clamp_min(0).sqrt()
+    alpha = torch.where(p > 0, q / (2 * p).clamp_min(1e-300), torch.zeros_like(cos))
+    beta = torch.where(q > 0, p / (2 * q).clamp_min(1e-300), torch.zeros_like(cos))
+    return alpha, beta
+
+
+def _second_order_terms(W: torch.Tensor):
+    norms, unit, ((cos_ww, sin_ww, th_ww), (cos_wt, sin_wt, _)) = _angles(W)
+    eye = torch.eye(W.shape[-2], dtype=torch.bool, device=W.device)
+    a_ww, b_ww = (x.masked_fill(eye, 0.0) for x in _alpha_beta(cos_ww))
+    a_wt, b_wt = _alpha_beta(cos_wt)
+    # sum over the other units of |w_l| sin t_il, minus the same over the targets (|e_j| = 1)
+    sin_sum = torch.bmm(sin_ww, norms[..., None]) - sin_wt.sum(-1, keepdim=True)   # (S, m, 1)
+    return norms, unit, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum
+
+
+def hvp(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """The Hessian of f at W applied to V, both (S, m, d), without forming the Hessian:
+    O(m^2 d) per seed, like the gradient. Units must be non-zero (f is not differentiable
+    where a unit vanishes)."""
+    norms, U, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum = _second_order_terms(W)
+    A = torch.bmm(U, V.transpose(-1, -2))              # A[i, l] = <u_i, v_l>
+    B = (U * V).sum(-1)                                # B[i] = <u_i, v_i>
+    # blocks i != l: (pi - t) v_l + sin t R v_l, with (u_i +- u_l) . v_l = A[i, l] +- B[l]
+    plus, minus = A + B[:, None, :], A - B[:, None, :]
+    cross = (torch.bmm(math.pi - th_ww, V) - math.pi * V
+             + U * (a_ww * plus - b_ww * minus).sum(-1, keepdim=True) + torch.bmm(a_ww * plus + b_ww * minus, U))
+    # blocks i = i: the students' and the targets' terms, with (u_i +- u_l) . v_i = B[i] +- A[l, i]
+    r = norms[:, None, :]
+    plus, minus = B[..., None] + A.transpose(-1, -2), B[..., None] - A.transpose(-1, -2)
+    students = (U * (r * (a_ww * plus + b_ww * minus)).sum(-1, keepdim=True)
+                + torch.bmm(r * (a_ww * plus - b_ww * minus), U))
+    plus, minus = B[..., None] + V, B[..., None] - V   # (u_i +- e_j) . v_i = B[i] +- V[i, j]
+    targets = U * (a_wt * plus + b_wt * minus).sum(-1, keepdim=True) + (a_wt * plus - b_wt * minus)
+    own = sin_sum * (V - 2 * U * B[..., None]) + students - targets
+    return V + cross / math.pi + own / (math.pi * norms[..., None])
+
+
+def hessian(W: torch.Tensor) -> torch.Tensor:
+    """The Hessian of f at each W, shape (S, m d, m d), assembled from the same formulas as `hvp`:
+    O(m^2 d^2) per seed, for the small widths where a dense matrix is cheap."""
+    S, m, d = W.shape
+    norms, U, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum = _second_order_terms(W)
+    I = torch.eye(d, dtype=W.dtype, device=W.device)
+    P, M = U[:, :, None] + U[:, None], U[:, :, None] - U[:, None]        # (S, m, m, d)
+    outer = lambda c, X: c[..., None, None] * X[..., :, None] * X[..., None, :]
+    H = ((math.pi - th_ww)[..., None, None] * I + outer(a_ww, P) - outer(b_ww, M)) / math.pi
+    # diagonal blocks: I + (sin_sum (I - 2 u u^T) + sum_l |w_l| (a P P^T + b M M^T) - targets) / (pi |w|)
+    r = norms[:, None, :]
+    students = outer(r * a_ww, P).sum(2) + outer(r * b_ww, M).sum(2)     # (S, m, d, d)
+    Pt, Mt = U[:, :, None] + I, U[:, :, None] - I                         # (S, m, d, d): u_i +- e_j
+    targets = outer(a_wt, Pt).sum(2) + outer(b_wt, Mt).sum(2)
+    uu = U[..., :, None] * U[..., None, :]
+    own = sin_sum[..., None] * (I - 2 * uu) + students - targets
+    diag = I + own / (math.pi * norms[..., None, None])
+    idx = torch.arange(m, device=W.device)
+    H[:, idx, idx] = diag
+    return H.permute(0, 1, 3, 2, 4).reshape(S, m * d, m * d)
