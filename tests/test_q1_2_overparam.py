@@ -10,7 +10,7 @@ from hw4.core import config
 from hw4.core.errors import Hw4Error
 from hw4.q1_2_overparam import endpoints as ends
 from hw4.q1_2_overparam import experiments as exps
-from hw4.q1_2_overparam import loss, sgd
+from hw4.q1_2_overparam import loss, safran, settle, sgd
 
 D = 20
 
@@ -111,16 +111,41 @@ def test_sgd_step_is_the_minibatch_gradient():
         assert torch.allclose(Wt[s].T, W[s] - lr * w.grad, rtol=1e-12, atol=1e-12)
 
 
+def fd_hessian(w, h=1e-5):
+    """The Hessian at one W (m, d) by central differences of the exact gradient: an independent check."""
+    m, d = w.shape
+    n = m * d
+    step = torch.eye(n, dtype=torch.float64).reshape(n, m, d) * h
+    H = (loss.exact_grad(w + step) - loss.exact_grad(w - step)).reshape(n, n) / (2 * h)
+    return (H + H.T) / 2
+
+
+@pytest.mark.parametrize("m, d", [(5, 4), (20, 20)])
+def test_analytic_hessian_matches_finite_differences_and_hvp(m, d):
+    W = sgd.init(2, m, d, gen(10))
+    H = loss.hessian(W)
+    assert torch.allclose(H, H.transpose(1, 2), atol=1e-14)
+    assert (H[1] - fd_hessian(W[1])).abs().max() < 1e-8
+    V = torch.randn(2, m, d, generator=gen(11), dtype=torch.float64)
+    assert torch.allclose(loss.hvp(W, V).flatten(1), (H @ V.flatten(1)[..., None])[..., 0], atol=1e-12)
+    f, g = loss.loss_and_grad(W)
+    assert torch.equal(f, loss.exact_loss(W)) and torch.equal(g, loss.exact_grad(W))
+
+
 def test_hessian_at_a_global_minimum_is_positive_definite():
-    H = loss.hessian(torch.eye(6, dtype=torch.float64))
-    assert torch.allclose(H, H.T)
-    assert torch.linalg.eigvalsh(H)[0] > 0.05
-    # and it is the derivative of the exact gradient along a random direction
-    W = sgd.init(1, 6, 6, gen(10))[0]
-    v = torch.randn(6, 6, generator=gen(11), dtype=torch.float64)
-    h = 1e-6
-    directional = (loss.exact_grad((W + h * v)[None]) - loss.exact_grad((W - h * v)[None]))[0] / (2 * h)
-    assert torch.allclose(loss.hessian(W) @ v.flatten(), directional.flatten(), atol=1e-6)
+    assert torch.linalg.eigvalsh(loss.hessian(torch.eye(6, dtype=torch.float64)[None]))[0, 0] > 0.05
+
+
+def test_parallel_units_leave_a_flat_direction():
+    """w_a = 2 u and w_b = u act as one unit 3 u: moving mass between them, (u, -u), is flat."""
+    W = sgd.init(1, 6, 5, gen(12))
+    W[0, 1] = 0.5 * W[0, 0]
+    flat = torch.zeros_like(W)
+    u = W[0, 0] / W[0, 0].norm()
+    flat[0, 0], flat[0, 1] = u, -u
+    assert loss.hvp(W, flat).abs().max() < 1e-12
+    t = torch.tensor([0.0, 0.1, 0.3], dtype=torch.float64)[:, None, None]
+    assert loss.exact_loss(W + t * flat).std() < 1e-13
 
 
 def short_run(seed=0, steps=300):
@@ -147,19 +172,135 @@ def test_learning_rate_schedule():
     assert sgd.lr_at(85, 100, 0.5, 0.3, 1e-3) == pytest.approx(0.5 * 1e-3 ** 0.5)
 
 
-def test_classification_and_coverage():
+def full_section(**changes):
     section = config.load("hw4.toml").overparam
+    return type(section)(**{**config.as_dict(section), **changes})
+
+
+def test_coverage():
+    section = full_section()
     P = torch.eye(D, dtype=torch.float64)[None]
     assert ends.covered_targets(P, section.cover_cos).item() == D
     flipped = P.clone()
     flipped[0, 3] = -flipped[0, 3]
     assert ends.covered_targets(flipped, section.cover_cos).item() == D - 1
-    loss = torch.tensor([1e-6, 0.05, 0.05, 0.05, 0.05, 0.05], dtype=torch.float64)
-    grad = torch.tensor([1e-3, 1e-3, 1e-3, 1.0, 1e-3, 1e-3], dtype=torch.float64)
-    uncovered = torch.tensor([0, 1, 1, 1, 0, 2])
-    min_eig = torch.tensor([0.1, 0.1, -0.1, 0.1, 0.1, math.nan], dtype=torch.float64)
-    assert ends.classify(loss, grad, uncovered, min_eig, section) == [
-        "global", "spurious", "saddle", "unresolved", "unresolved", "spurious"]
+
+
+def test_classification_rule():
+    section = full_section()
+    f = torch.tensor([1e-6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], dtype=torch.float64)
+    g = torch.tensor([1e-3, 1e-10, 1e-10, 1e-4, 1e-10, 1e-10, 1e-10, 1e-10], dtype=torch.float64)
+    e = torch.tensor([0.1, 0.1, -0.1, 0.1, math.nan, 0.1, 0.1, 1e-9], dtype=torch.float64)
+    err = torch.full_like(e, 1e-12)
+    zero = torch.tensor([False, False, False, False, False, True, False, False])
+    par = torch.tensor([False, False, False, False, False, False, True, False])
+    assert ends.classify(f, g, e, err, zero, par, section) == [
+        "global", "spurious", "saddle", "unresolved",   # gradient not at rest: no certificate
+        "unresolved",                                   # curvature unknown (NaN) certifies nothing
+        "unresolved",                                   # a vanishing unit: f not differentiable
+        "unresolved",                                   # parallel units: never positive definite
+        "unresolved"]                                   # eigenvalue within the margin of 0
+
+
+def symmetric_point(d, a=-0.6, b=0.35):
+    """A critical point of f with W = a I + b (J - I): every unit points away from its own target
+    and leans towards the others. Permuting units and coordinates together leaves f and this W
+    unchanged, so the gradient stays in the span of I and J - I, and a critical point of the
+    two-parameter restriction (found by Newton's method on it) is a critical point of f."""
+    I = torch.eye(d, dtype=torch.float64)
+    basis = [I, torch.ones(d, d, dtype=torch.float64) - I]
+    x = torch.tensor([a, b], dtype=torch.float64)
+    for _ in range(25):
+        W = (x[0] * basis[0] + x[1] * basis[1])[None]
+        g = loss.exact_grad(W)[0]
+        r = torch.stack([(g * B).sum() for B in basis])
+        jac = torch.stack([torch.stack([(loss.hvp(W, C[None])[0] * B).sum() for C in basis]) for B in basis])
+        x = x - torch.linalg.solve(jac, r)
+    return (x[0] * basis[0] + x[1] * basis[1])[None]
+
+
+def test_planted_spurious_minimum_and_saddle_are_certified():
+    """The symmetric point is a spurious local minimum for d = 6 (Safran & Shamir's smallest k)
+    and d = 20, and a saddle for d = 5: certified so, by the dense eigenvalues and by Lanczos."""
+    for d, label in ((5, "saddle"), (6, "spurious"), (20, "spurious")):
+        W = symmetric_point(d)
+        assert loss.exact_grad(W).norm() < 1e-12 and loss.exact_loss(W) > 0.05
+        for dense_max in (10 ** 6, 1):   # dense, then Lanczos on Hessian-vector products
+            cert = ends.certify(W, full_section(dense_max=dense_max), gen(13))
+            assert cert["status"] == [label], (d, dense_max, cert)
+    # a global minimum, and a point with a vanishing unit, are not mistaken for them
+    P = torch.eye(6, dtype=torch.float64)[None]
+    assert ends.certify(P, full_section(), gen(14))["status"] == ["global"]
+    zero = symmetric_point(6)
+    zero[0, 0] = 0.0
+    assert ends.certify(zero, full_section(), gen(15))["status"] == ["unresolved"]
+
+
+def test_a_saddle_with_parallel_units_is_still_a_saddle():
+    """All units equal (W = a J) is a critical point where units are parallel: the Hessian has the
+    flat mass-transfer directions, yet a negative eigenvalue proves a saddle."""
+    W = symmetric_point(6, a=0.25, b=0.25)
+    assert (W - W[0, 0, 0]).abs().max() < 1e-14 and loss.exact_grad(W).norm() < 1e-12
+    assert ends.certify(W, full_section(), gen(16))["status"] == ["saddle"]
+
+
+def test_lanczos_matches_the_dense_smallest_eigenvalue():
+    section = full_section(dense_max=1)
+    W = torch.cat([sgd.init(2, 20, D, gen(17)), symmetric_point(D)])
+    theta, resid = settle.lanczos_smallest(W, section.lanczos_iters, section.lanczos_tol, gen(18))
+    exact = torch.linalg.eigvalsh(loss.hessian(W))[:, 0]
+    assert (theta >= exact - 1e-9).all()            # a Rayleigh quotient: never below the minimum
+    assert ((theta - exact).abs() <= resid + 1e-9).all() and (resid < 1e-6).all()
+
+
+def test_gradient_descent_continuation_is_gradient_descent():
+    """descend() with nothing to hand over is W <- W - lr grad f with the closed-form gradient."""
+    section = full_section(loss_tol=1e-30, newton_grad=1e-30)
+    W = sgd.init(3, 8, 8, gen(19))
+    out = settle.descend(W, 0.05, 120, section)
+    expected = W.clone()
+    for _ in range(120):
+        expected -= 0.05 * loss.exact_grad(expected)
+    assert torch.allclose(out["W"], expected, rtol=0, atol=1e-13) and out["how"] == [None] * 3
+
+
+def test_continuation_returns_to_the_planted_minimum():
+    """From a small perturbation of a spurious minimum, gradient descent (with Newton's finish)
+    and L-BFGS both come back to it, at |grad f| <= grad_tol; near a global minimum of a wider
+    network L-BFGS reaches f < loss_tol."""
+    section = full_section()
+    W = symmetric_point(8)
+    start = W + 1e-3 * torch.randn(W.shape, generator=gen(20), dtype=torch.float64)
+    for out in (settle.settle(start, 0.2, 2000, section), settle.settle(start, 0.2, 0, section)):
+        end = out["W"]
+        assert (end - W).abs().max() < 1e-8, out["how"]
+        assert loss.exact_grad(end).norm() <= section.grad_tol
+    wide = torch.eye(8, dtype=torch.float64).repeat(2, 1)[None] / 2
+    wide = wide + 0.05 * torch.randn(wide.shape, generator=gen(21), dtype=torch.float64)
+    out = settle.settle(wide, 0.1, 0, section)
+    assert loss.exact_loss(out["W"]).item() < section.loss_tol and out["how"] == ["lbfgs"]
+
+
+def test_their_protocol_is_ours_with_half_the_loss():
+    """Xavier's W = randn(n, k)/sqrt(k) is the assignment's initialisation for k = d (the same draw
+    from the same generator), and their loss (1/2) E[(h - y)^2] is f / 2: checked by sampling."""
+    assert torch.equal(safran.xavier(3, 7, 7, gen(22)), sgd.init(3, 7, 7, gen(22)))
+    W = safran.xavier(2, 9, 9, gen(23))
+    x = torch.randn(400_000, 9, generator=gen(24), dtype=torch.float64)
+    half_sq = 0.5 * (torch.relu(x @ W.transpose(1, 2)).sum(-1) - torch.relu(x).sum(-1)) ** 2
+    z = (half_sq.mean(1) - safran.their_loss(W)) / (half_sq.std(1) / math.sqrt(x.shape[0]))
+    assert z.abs().max() < 4
+    assert torch.allclose(safran.their_loss(W), loss.exact_loss(W) / 2, rtol=1e-15)
+
+
+def test_their_step_falls_back_where_it_diverges():
+    """Their step 5/k is too large at k = 20, n = 30 (the curvature grows like n): the cell is
+    redone with 5/n, and says so; at n = k it is kept."""
+    section = full_section(lbfgs_iters=1)
+    run, step, diverged = safran.descend_their_way(safran.xavier(4, 30, 20, gen(25)), section, 100)
+    assert diverged and step == 5 / 30
+    run, step, diverged = safran.descend_their_way(safran.xavier(4, 20, 20, gen(26)), section, 100)
+    assert not diverged and step == 5 / 20
 
 
 def test_steps_to_a_level_interpolates_on_log_axes():
