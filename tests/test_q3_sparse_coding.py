@@ -1,5 +1,7 @@
 """Q3: the claims of the sparse coding answer, checked symbolically and on attacked samples."""
+import copy
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -163,3 +165,77 @@ def test_figure_is_written(out, tmp_path):
     sc.run(SECTION, tmp_path / "sc.json")
     robustness(tmp_path / "sc.json", tmp_path / "fig.pdf", task="figures:test", config_hash="abc")
     assert (tmp_path / "fig.pdf").read_bytes()[:4] == b"%PDF"
+
+
+# ----------------------------------------------------------------------------- claims (issue 9)
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.core.store import _plain  # noqa: E402
+from hw4.q3_sparse_coding import claims  # noqa: E402
+
+
+@functools.cache
+def _derived() -> dict:
+    return _plain({**sc.derive(SECTION), "settings": config.as_dict(SECTION)})
+
+
+def world() -> dict:
+    """The results the claims task reads, as derive() writes them: every claim holds."""
+    return {"derivation": copy.deepcopy(_derived())}
+
+
+def fail(check: str):
+    """A counterfactual for a stop claim: the derivation's check behind it came out false."""
+    def mutate(w):
+        w["derivation"]["checks"][check] = False
+    return mutate
+
+
+def set_numeric(path: str, value):
+    def mutate(w):
+        node = w["derivation"]["numeric"]
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return mutate
+
+
+Q = "q3_sparse_coding."
+COUNTERFACTUALS = {
+    Q + "linear_radius": Counterfactual(fail("linear_radius"), "and as $\\sum_i u_i^2 = \\|w\\|_2^2$, only if"),
+    Q + "only_scaled_target_attains": Counterfactual(fail("only_scaled_target_attains"),
+                                                     "misclassifies some input strictly"),
+    Q + "linear_attacked": Counterfactual(fail("linear_margin_is_tau"), "and negative for every larger"),
+    Q + "linear_loses_pivotal": Counterfactual(set_numeric("linear.flipped", 0.5),
+                                               "the exact attack puts exactly these"),
+    Q + "no_linear_survives": Counterfactual(set_numeric("linear_any.robust", 1), "survives the attack on its weakest"),
+    Q + "relu_bound": Counterfactual(fail("crossings_below_one"), "\\min_{x,\\ \\|\\delta\\|_2 \\le \\tau}"),
+    Q + "threshold_interval": Counterfactual(fail("b_nonempty"), "an interval that is non-empty when"),
+    Q + "relu_robust_measured": Counterfactual(fail("relu_robust"), "on our samples loses no input at"),
+    Q + "pgd_agrees": Counterfactual(fail("relu_pgd_not_better"), "projected gradient descent with restarts finds nothing worse"),
+    Q + "sensitivity_ratio": Counterfactual(fail("sensitivity_ratio"), "a worst-case sensitivity smaller by the factor"),
+    Q + "no_threshold_is_linear": Counterfactual(fail("no_threshold_is_linear"), "with the same failures"),
+    Q + "label_correlation": Counterfactual(fail("label_correlation"), "the probability that the other"),
+}
+
+HARNESS = Harness(claims.CLAIMS, world, lambda w: {"q3_sparse_coding": {"derivation": w["derivation"]}},
+                  ("q3_sparse_coding.tex.j2",))
+
+
+def test_claims_hold_on_the_derivation_and_every_guarded_sentence_is_printed():
+    HARNESS.check_covered(COUNTERFACTUALS)
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence_or_stops(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_the_linear_alternative_is_true_when_the_attack_does_not_match_the_pivotal_inputs():
+    w = world()
+    set_numeric("linear.flipped", 0.5)(w)
+    text = " ".join(HARNESS.render(w).split())
+    assert "of the inputs non-robust, against" in text and "puts exactly these" not in text

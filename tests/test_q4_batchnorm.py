@@ -158,3 +158,72 @@ def test_figure_is_written(bn_results, tmp_path):
     out = tmp_path / "batchnorm_norms.pdf"
     batchnorm_norms(src, out, task="q4_batchnorm:batchnorm_norms", config_hash="test")
     assert out.read_bytes()[:5] == b"%PDF-" and out.stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- claims (issue 9)
+
+import copy  # noqa: E402
+import functools  # noqa: E402
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.core.store import _plain  # noqa: E402
+from hw4.q4_batchnorm import claims  # noqa: E402
+
+
+@functools.cache
+def _derived() -> dict:
+    return _plain({**bn.derive(BN), "settings": config.as_dict(BN)})
+
+
+def world() -> dict:
+    """The results the claims task reads, as derive() writes them: every claim holds."""
+    return {"derivation": copy.deepcopy(_derived())}
+
+
+def fail(check: str):
+    def mutate(w):
+        w["derivation"]["checks"][check] = False
+    return mutate
+
+
+def set_numeric(key: str, value, sub: str | None = None):
+    def mutate(w):
+        node = w["derivation"]["numeric"]
+        if sub:
+            node = node[sub]
+        node[key] = value
+    return mutate
+
+
+Q = "q4_batchnorm."
+COUNTERFACTUALS = {
+    Q + "infimum": Counterfactual(fail("f_star"), "along the ray of $w^*$"),
+    Q + "not_attained": Counterfactual(fail("not_attained"), "no $w$ attains it"),
+    Q + "gradient_unbounded": Counterfactual(fail("grad_rate"), "is not Lipschitz} there"),
+    Q + "jump": Counterfactual(fail("jump_unbounded"), "makes $f$ continuous at $0$"),
+    Q + "hessian_unbounded": Counterfactual(fail("hess_rate_min"), "is not smooth}"),
+    Q + "scale_invariant": Counterfactual(fail("scale_invariant"), "(checked symbolically"),
+    Q + "fd_agrees": Counterfactual(set_numeric("hess_eigs", 0.5, "max_rel_err"), "finite differences agree with the"),
+    Q + "slopes_match": Counterfactual(set_numeric("hess_slope_fit", -1.5), "and the slopes fitted to the"),
+}
+
+HARNESS = Harness(claims.CLAIMS, world, lambda w: {"q4_batchnorm": {"derivation": w["derivation"]}},
+                  ("q4_batchnorm.tex.j2",))
+
+
+def test_claims_hold_on_the_derivation_and_every_guarded_sentence_is_printed():
+    HARNESS.check_covered(COUNTERFACTUALS)
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence_or_stops(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_a_nan_slope_stops_the_build_rather_than_calling_it_a_match():
+    w = world()
+    set_numeric("hess_slope_fit", float("nan"))(w)
+    record = HARNESS.records(w)[Q + "slopes_match"]
+    assert record["holds"] is False and record["unknown"] == ["hess_fit"]

@@ -141,3 +141,72 @@ def test_figure_is_written(mm_results, tmp_path):
     out = tmp_path / "minimax_landscape.pdf"
     minimax_landscape(src, out, task="q5_1_minimax:minimax_landscape", config_hash="test")
     assert out.read_bytes()[:5] == b"%PDF-" and out.stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- claims (issue 9)
+
+import copy  # noqa: E402
+import functools  # noqa: E402
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.core.store import _plain  # noqa: E402
+from hw4.q5_1_minimax import claims  # noqa: E402
+
+
+@functools.cache
+def _derived() -> dict:
+    return _plain({**mm.derive(MM), "settings": config.as_dict(MM)})
+
+
+def world() -> dict:
+    """The results the claims task reads, as derive() writes them: every claim holds."""
+    return {"derivation": copy.deepcopy(_derived())}
+
+
+def fail(check: str):
+    def mutate(w):
+        w["derivation"]["checks"][check] = False
+    return mutate
+
+
+def edit(fn):
+    def mutate(w):
+        fn(w["derivation"])
+    return mutate
+
+
+Q = "q5_1_minimax."
+COUNTERFACTUALS = {
+    Q + "phi": Counterfactual(fail("ends_lose"), "\\phi(x) = \\max_{y \\in [-2\\pi, 2\\pi]} f(x, y)"),
+    Q + "global_points": Counterfactual(fail("phi_increasing"), "The global min-max points of"),
+    Q + "derivatives": Counterfactual(fail("hess"), "\\nabla^2 f(0, \\pm\\pi) ="),
+    Q + "conditions": Counterfactual(edit(lambda d: d.update(first_order=True)), "the first-order necessary"),
+    Q + "local_violation": Counterfactual(fail("local_split"), "a negative term plus a non-positive one"),
+    Q + "grid_phi": Counterfactual(edit(lambda d: d["numeric"].update(phi_grid_max_err=1e-3)),
+                                   "that the grid spacing allows"),
+    Q + "grid_minimax": Counterfactual(edit(lambda d: d["numeric"].update(grid_x_star=0.5)), "search agrees"),
+    Q + "fd_agrees": Counterfactual(edit(lambda d: d["numeric"]["fd"][1].update(hess_err=0.1)),
+                                    "Central finite differences reproduce"),
+    Q + "local_table": Counterfactual(edit(lambda d: d["numeric"]["local"][0].update(global_max=0.99)),
+                                      "the global ones above it"),
+}
+
+HARNESS = Harness(claims.CLAIMS, world, lambda w: {"q5_1_minimax": {"derivation": w["derivation"]}},
+                  ("q5_1_minimax.tex.j2",))
+
+
+def test_claims_hold_on_the_derivation_and_every_guarded_sentence_is_printed():
+    HARNESS.check_covered(COUNTERFACTUALS)
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence_or_stops(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_the_table_shows_the_point_at_plus_pi_only():
+    text = HARNESS.render(world())
+    table = text[text.index("\\label{tab:minimax-local}"):text.index("\\end{table}")]
+    assert table.count("\\\\") == len(MM.deltas) + 1  # the header and one row per delta

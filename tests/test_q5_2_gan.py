@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -325,10 +326,34 @@ def test_figures_draw_from_results(tiny_results, tmp_path):
     from hw4.q5_2_gan import figures as plots
 
     inputs = [tiny_results / name / "metrics.json" for name in ("exp1", "exp3")]
-    for fn in (plots.samples, plots.curves, plots.quality):
+    for fn in (plots.samples, plots.curves, plots.quality, plots.dynamics):
         out = tmp_path / f"{fn.__name__}.pdf"
         fn(*inputs, out, task=f"figures:{fn.__name__}", config_hash="test")
         assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_dynamics_epochs_are_round_log_spaced_and_end_at_the_last():
+    from hw4.q5_2_gan.figures import dynamics_epochs
+
+    assert dynamics_epochs(45) == [1, 2, 3, 5, 10, 20, 30, 45]
+    assert dynamics_epochs(20) == [1, 2, 3, 5, 10, 20]
+    assert dynamics_epochs(1) == [1] and dynamics_epochs(4) == [1, 2, 3, 4]
+    for last in range(1, 300):
+        shown = dynamics_epochs(last)
+        assert shown[0] == 1 and shown[-1] == last and shown == sorted(set(shown))
+        # never more than a factor of 2.5 between neighbours: the early epochs are all resolved
+        assert all(b / a <= 2.5 for a, b in zip(shown, shown[1:]))
+
+
+def test_dynamics_tiles_put_each_vector_on_a_row_and_each_epoch_in_a_column():
+    from hw4.q5_2_gan.figures import tiles
+
+    images = np.zeros((2, 3, 28, 28), dtype=np.uint8)
+    images[1, 2] = 255  # vector 1 after the third epoch shown
+    out = tiles(images, pad=2)
+    assert out.shape == (2 * 30 - 2, 3 * 30 - 2)
+    assert out[30:58, 60:88].min() == 1.0 and out[:28, :28].max() == 0.0
+    assert out[28:30].min() == 1.0  # the padding between rows is white
 
 
 def test_a_diverged_experiment_is_recorded(tiny_results, tmp_path, monkeypatch):
@@ -347,3 +372,166 @@ def test_a_diverged_experiment_is_recorded(tiny_results, tmp_path, monkeypatch):
         train.run_experiment(gan, "exp2", tiny_results / "classifier" / "classifier.pt", tmp_path)
     record = load_json(tmp_path / "metrics.json")
     assert record["status"] == "diverged" and "diverged in epoch 1" in record["message"]
+
+
+# ----------------------------------------------------------------------------- the game's identities
+
+def test_inner_maximum_is_an_affine_function_of_the_jensen_shannon_divergence():
+    """max_D V(D, G) = 2 JSD(p_data || p_g) - log 4, attained at D* = p_data / (p_data + p_g), and
+    the non-saturating loss at D* is KL(p_g || p_data) - KL(p_g || m) + log 2, m the mixture:
+    the two identities the report states, on random discrete distributions."""
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        p, q = (torch.rand(12, generator=gen, dtype=torch.float64) + 1e-3 for _ in range(2))
+        p, q = p / p.sum(), q / q.sum()
+        m = (p + q) / 2
+
+        def kl(a, b):
+            return (a * (a / b).log()).sum()
+
+        def value(D):
+            return (p * D.log() + q * (1 - D).log()).sum()
+        d_star = p / (p + q)
+        jsd = (kl(p, m) + kl(q, m)) / 2
+        assert value(d_star).item() == pytest.approx((2 * jsd - math.log(4)).item(), abs=1e-12)
+        for _ in range(5):  # D* is the maximizer: every other D scores lower
+            other = (d_star + 0.05 * torch.randn(12, generator=gen, dtype=torch.float64)).clamp(1e-3, 1 - 1e-3)
+            assert value(other) < value(d_star)
+        non_saturating = (q * -d_star.log()).sum()
+        assert non_saturating.item() == pytest.approx((kl(q, p) - kl(q, m) + math.log(2)).item(), abs=1e-12)
+        assert -math.log(2) <= -kl(q, m).item() <= 0
+
+
+# ----------------------------------------------------------------------------- claims
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.core.claims import ClaimError  # noqa: E402
+from hw4.q5_2_gan import claims  # noqa: E402
+
+
+def history(batch, fd, modes, d_real, d_fake, entropy):
+    """A run's per-epoch metrics as train.py records them, from per-epoch series."""
+    steps = 60_000 // batch
+    return [{"epoch": e, "step": e * steps, "d_loss": 1.2, "g_loss": 1.0, "d_real": dr, "d_fake": df,
+             "d_loss_std": 0.1, "g_loss_std": 0.2, "train_seconds": 10.0, "fd": f, "entropy_bits": h,
+             "modes": k, "confidence": 0.8, "digit_share": [0.1] * 10}
+            for e, (f, k, dr, df, h) in enumerate(zip(fd, modes, d_real, d_fake, entropy), 1)]
+
+
+def run(name, lr_g, lr_d, batch, epochs):
+    settings = {"model": "A", "seed": 0, "train_images": 60000, "compare_epoch": 20, "grid_samples": 64,
+                "eval_samples": 5000, "mode_share": 0.01, "curve_points": 10, "cpu_threads": 2,
+                "experiment": name, "lr_g": lr_g, "lr_d": lr_d, "batch": batch, "epochs": len(epochs)}
+    fd = [r["fd"] for r in epochs]
+    rises = sum(b > a for a, b in zip(fd[:-1], fd[1:]))
+    best = min(range(len(fd)), key=fd.__getitem__)
+    return {"settings": settings, "experiment": name, "device": "cpu", "status": "ok",
+            "steps_per_epoch": 60_000 // batch, "compare_epoch": 20, "epochs": epochs,
+            "network": nets.describe("A"), "curves": {"epoch": [1.0], "d_loss": [1.0], "g_loss": [1.0],
+                                                       "d_real": [0.5], "d_fake": [0.5]},
+            "compare": epochs[19], "final": epochs[-1], "best_fd": fd[best], "best_fd_epoch": best + 1,
+            "fd_rises": rises, "train_seconds": 600.0}
+
+
+def world() -> dict:
+    """Three runs shaped like the full build's, but with experiment 1 at its best at epoch 20 and
+    near the equilibrium, so that every claim holds."""
+    fd1 = [1700, 1600, 1550, 1500, 1350, 1250, 1000, 700, 520, 490, 500, 330, 340, 360, 290, 300, 235, 232, 231, 230]
+    modes1 = [2, 1, 1, 1, 2, 3, 6, 8, 10, 10, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10]
+    fd2 = [1890, 1740, 1360, 1240, 980, 800, 620, 570, 810, 950, 970, 1130, 1040, 940, 1000, 870, 710, 750, 700, 555]
+    modes2 = [2, 1, 3, 4, 7, 7, 8, 9, 8, 8, 7, 4, 6, 6, 6, 6, 7, 8, 8, 9]
+    fd3 = [1900 - 20 * e for e in range(43)] + [930, 1050]
+    modes3 = [1] * 27 + [3, 2, 1, 1, 2, 2, 4, 3, 1, 3, 3, 3, 2, 2, 1, 5] + [6, 3]
+    return {
+        "exp1": run("exp1", 2e-4, 2e-4, 100, history(100, fd1, modes1, [0.52] * 20, [0.3] * 19 + [0.48],
+                                                      [3.2] * 20)),
+        "exp2": run("exp2", 1e-4, 1e-3, 100, history(100, fd2, modes2, [0.9] * 20, [0.15] * 19 + [0.149],
+                                                      [2.2] * 20)),
+        "exp3": run("exp3", 2e-4, 2e-4, 1000, history(1000, fd3, modes3, [0.8] * 45, [0.2] * 45, [1.2] * 45)),
+        "classifier": {"settings": {}, "accuracy": 0.99, "test_images": 10000, "train_images": 60000,
+                       "features": 128, "train_seconds": 9.0},
+    }
+
+
+def context(w: dict) -> dict:
+    return {"q5_2_gan": {**{name: {"metrics": w[name]} for name in ("exp1", "exp2", "exp3")},
+                         "classifier": {"metrics": w["classifier"]}}}
+
+
+def epoch(w, name, e, **values):
+    """Set fields of epoch `e` of run `name` (and of its compare/final records, which repeat them)."""
+    run_ = w[name]
+    run_["epochs"][e - 1].update(values)
+    for key in ("compare", "final"):
+        if run_[key]["epoch"] == e:
+            run_[key] = run_["epochs"][e - 1]
+
+
+def every_epoch(w, name, **values):
+    for e in range(1, len(w[name]["epochs"]) + 1):
+        epoch(w, name, e, **values)
+
+
+def set_run(w, name, **values):
+    w[name].update(values)
+
+
+HARNESS = Harness(claims.CLAIMS, world, context, templates=("q5_2_gan.tex.j2",))
+COUNTERFACTUALS = {
+    "q5_2_gan.exp1_all_digits": Counterfactual(lambda w: epoch(w, "exp1", 20, modes=9),
+                                               "all ten digits appear among the samples"),
+    "q5_2_gan.exp1_best_at_T": Counterfactual(lambda w: set_run(w, "exp1", best_fd=200.0, best_fd_epoch=17),
+                                              "the lowest of the run"),
+    "q5_2_gan.exp1_near_equilibrium": Counterfactual(lambda w: epoch(w, "exp1", 20, d_real=0.7, d_fake=0.3),
+                                                     "near the game's equilibrium value"),
+    "q5_2_gan.exp1_fd_not_monotone": Counterfactual(lambda w: set_run(w, "exp1", fd_rises=0),
+                                                    "did not improve monotonically"),
+    "q5_2_gan.exp2_d_wins_throughout": Counterfactual(lambda w: epoch(w, "exp2", 3, d_fake=0.35),
+                                                      "in every epoch the discriminator's mean output"),
+    "q5_2_gan.exp2_saturation_gap": Counterfactual(lambda w: epoch(w, "exp2", 20, d_fake=0.6),
+                                                   "keeps the generator's gradient about"),
+    "q5_2_gan.exp2_fd_worse": Counterfactual(lambda w: epoch(w, "exp2", 20, fd=200.0),
+                                             "makes the samples worse after the same number of updates"),
+    "q5_2_gan.exp2_less_even": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=10, entropy_bits=3.2),
+                                              "covers the digits less evenly than experiment"),
+    "q5_2_gan.exp2_modes_collapse": Counterfactual(lambda w: every_epoch(w, "exp2", modes=9),
+                                                   "the generator abandons digits it had already drawn"),
+    "q5_2_gan.exp3_slow_start": Counterfactual(lambda w: every_epoch(w, "exp3", modes=6),
+                                               "Counted in epochs the run starts slowly"),
+    "q5_2_gan.exp3_start_not_slower_per_update": Counterfactual(lambda w: every_epoch(w, "exp3", modes=2),
+                                                                "Counted in updates it is not slow"),
+    "q5_2_gan.exp3_slower_per_epoch": Counterfactual(lambda w: epoch(w, "exp3", 20, fd=100.0),
+                                                     "Per epoch it progresses more slowly"),
+    "q5_2_gan.exp3_comparable_per_update": Counterfactual(
+        lambda w: epoch(w, "exp3", 45, step=20_000), "experiment~1 had FD"),
+    "q5_2_gan.exp3_ahead_per_update": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=1500.0),
+                                                     "Per update the large-batch run is ahead"),
+    "q5_2_gan.exp3_behind_after_all_epochs": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=150.0),
+                                                            "the low-noise setting is clearly worse"),
+    "q5_2_gan.exp3_less_even": Counterfactual(lambda w: epoch(w, "exp3", 45, modes=10, entropy_bits=3.2),
+                                              "ends with its samples spread less evenly"),
+}
+
+
+def test_every_claim_has_a_counterfactual():
+    HARNESS.check_covered(COUNTERFACTUALS)
+
+
+def test_every_claim_holds_in_the_world_and_prints_its_sentence():
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_a_nan_number_makes_a_claim_false_and_a_missing_field_stops():
+    w = world()
+    epoch(w, "exp2", 20, fd=math.nan)
+    records = {r["name"]: r for r in claims.CLAIMS.evaluate(w)}
+    assert records["q5_2_gan.exp2_fd_worse"]["holds"] is False
+    del w["exp1"]["epochs"][3]["modes"]
+    with pytest.raises(ClaimError, match=r"claim q5_2_gan\.\w+: exp1 has no field 'epochs\.3\.modes'"):
+        claims.CLAIMS.evaluate(w)

@@ -51,15 +51,16 @@ class Build:
         return (call, [target, *args], {"timing": self.timings / f"{name.replace(':', '.')}.json", **kwargs})
 
     def task(self, question: str, name: str, target: str, *args, targets: list, settings: dict,
-             file_dep=(), doc: str, clean=True) -> dict:
-        """A computing task: reruns when its settings, its inputs or the meaning of its code change."""
+             file_dep=(), doc: str, clean=True, code=()) -> dict:
+        """A computing task: reruns when its settings, its inputs or the meaning of its code change
+        (the module of `target`, and any modules in `code` that it imports by name)."""
         return {
             "name": name,
             "doc": doc,
             "actions": [self.action(target, *args, name=f"{question}:{name}")],
             "file_dep": [str(p) for p in file_dep],
             "targets": [str(p) for p in targets],
-            "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target)})],
+            "uptodate": [config_changed({"settings": settings, "code": codedigest.digest(target, *code)})],
             "clean": clean,
         }
 
@@ -73,6 +74,15 @@ class Build:
                          file_dep=[*inputs, *extra_dep], doc=f"figure {out}")
         task["actions"][0][2].update(task=f"{question}:{name}", config_hash=stamp)
         return task
+
+
+    def claims_task(self, question: str, module: str, files: dict) -> dict:
+        """The question's claims (`module`'s CLAIMS) computed from its results `files` (key -> path)
+        into results/<profile>/<question>/claims.json, which the render step reads."""
+        out = self.out(question, "claims.json")
+        return self.task(question, "claims", "hw4.core.claims:run", module, {k: str(v) for k, v in files.items()},
+                         out, targets=[out], file_dep=files.values(), settings={"module": module}, code=[module],
+                         doc=f"the claims its prose rests on, checked against its results -> {out}")
 
 
 def load(profile: str) -> Build:

@@ -12,14 +12,18 @@ import traceback
 from pathlib import Path
 
 import jinja2
-from pylatex import NoEscape, Tabular
+from pylatex import LongTable, NoEscape, Tabular
 from pylatex.utils import escape_latex
 
+from hw4.core import claims
 from hw4.core.errors import RenderError
 from hw4.core.store import atomic_path, load_json
 
 
-def environment(templates_dir: Path | str) -> jinja2.Environment:
+def environment(templates_dir: Path | str, claim_book: dict | None = None) -> jinja2.Environment:
+    """The templates' Jinja: LaTeX-safe delimiters, strict variables, escaping, and the claims
+    `claim(name)` (true or false, for an if with an else), `require(name)` (stops if false) and
+    `numbers(name)` (what a claim rests on)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         block_start_string=r"\BLOCK{",
@@ -38,7 +42,120 @@ def environment(templates_dir: Path | str) -> jinja2.Environment:
     )
     env.filters.update(latex=raw, num=num, pct=pct)
     env.globals.update(table=table, pick=pick)
+    env.globals.update(claims_globals(claim_book or {}))
     return env
+
+
+# ----------------------------------------------------------------------------- claims
+
+class ClaimFalse(ValueError):
+    """A `stop` claim is false where a template requires it (reported with the template line)."""
+
+
+def claims_globals(claim_book: dict) -> dict:
+    def lookup(name: str, kind: str) -> dict:
+        if name not in claim_book:
+            raise ValueError(f"unknown claim '{name}': no claims.json declares it (known: "
+                             f"{', '.join(sorted(claim_book)) or 'none'})")
+        record = claim_book[name]
+        wanted = {"claim": "alternative", "require": "stop"}[kind]
+        if record["if_false"] != wanted:
+            other = "require" if kind == "claim" else "claim"
+            raise ValueError(f"claim '{name}' is declared if_false='{record['if_false']}': use {other}('{name}')")
+        return record
+
+    def claim(name: str) -> bool:
+        return lookup(name, "claim")["holds"]
+
+    def require(name: str) -> NoEscape:
+        record = lookup(name, "require")
+        if not record["holds"]:
+            raise ClaimFalse(claims.describe(record))
+        return NoEscape("")
+
+    def numbers(name: str) -> dict:
+        """The numbers a claim rests on, to print beside its sentence."""
+        if name not in claim_book:
+            raise ValueError(f"unknown claim '{name}'")
+        return claim_book[name]["numbers"]
+
+    return {"claim": claim, "require": require, "numbers": numbers}
+
+
+def claim_uses(env: jinja2.Environment, name: str) -> list[tuple[str, str, int]]:
+    """(claim name, 'claim' or 'require', line) of every use in template `name`, after checking that
+    each `claim(...)` is the whole test of an if/elif whose chain ends in an else."""
+    source = env.loader.get_source(env, name)[0]
+    try:
+        tree = env.parse(source, name)
+    except jinja2.TemplateSyntaxError as err:
+        raise RenderError(f"templates/{name}:{err.lineno}: {err.message}") from None
+    tested = set()
+    elifs = {id(e) for node in tree.find_all(jinja2.nodes.If) for e in node.elif_}
+    for node in tree.find_all(jinja2.nodes.If):
+        chain = [node, *node.elif_]
+        guarded = [n for n in chain if _claim_call(n.test, "claim")]
+        tested.update(id(n.test) for n in guarded)
+        if guarded and not node.else_ and id(node) not in elifs:
+            raise RenderError(f"templates/{name}:{node.lineno}: if claim('{_claim_call(guarded[0].test, 'claim')}') "
+                              f"has no else branch; print a true alternative when the claim is false")
+    uses = []
+    for call in tree.find_all(jinja2.nodes.Call):
+        for kind in ("claim", "require"):
+            claim_name = _claim_call(call, kind)
+            if claim_name is None:
+                continue
+            if kind == "claim" and id(call) not in tested:
+                raise RenderError(f"templates/{name}:{call.lineno}: claim('{claim_name}') may only be the whole "
+                                  f"test of an if or elif")
+            uses.append((claim_name, kind, call.lineno))
+    return uses
+
+
+def _claim_call(node, kind: str) -> str | None:
+    """The claim name if `node` is `kind('name')` with a literal name, else None."""
+    if isinstance(node, jinja2.nodes.Call) and isinstance(node.node, jinja2.nodes.Name) and node.node.name == kind:
+        if len(node.args) != 1 or not isinstance(node.args[0], jinja2.nodes.Const) or node.kwargs:
+            raise RenderError(f"line {node.lineno}: {kind}() takes one literal claim name")
+        return node.args[0].value
+    return None
+
+
+def check_claims(env: jinja2.Environment, names: list[str], claim_book: dict) -> dict[str, list[str]]:
+    """Every claim is used by some template and every used claim exists: claim name -> the
+    templates that use it."""
+    used: dict[str, list[str]] = {}
+    for name in names:
+        for claim_name, kind, line in claim_uses(env, name):
+            if claim_name not in claim_book:
+                raise RenderError(f"templates/{name}:{line}: unknown claim '{claim_name}'")
+            expected = "claim" if claim_book[claim_name]["if_false"] == "alternative" else "require"
+            if kind != expected:
+                raise RenderError(f"templates/{name}:{line}: claim '{claim_name}' is declared if_false="
+                                  f"'{claim_book[claim_name]['if_false']}'; use {expected}('{claim_name}')")
+            used.setdefault(claim_name, [])
+            if name not in used[claim_name]:
+                used[claim_name].append(name)
+    unused = [n for n in claim_book if n not in used]
+    if unused:
+        raise RenderError(f"claim '{unused[0]}' is computed but no template uses it; use it where its "
+                          f"sentence is, or remove it from its claims.py")
+    return used
+
+
+def section_of(template: str) -> str:
+    """'q5_2_gan.tex.j2' -> '5.2', 'q3_sparse_coding.tex.j2' -> '3'."""
+    parts = template.split("_")
+    return ".".join([parts[0][1:], *([parts[1]] if len(parts) > 2 and parts[1].isdigit() else [])])
+
+
+def claims_rows(claim_book: dict, used: dict) -> list[dict]:
+    """The appendix's claims table: name, sections, held, the numbers behind it."""
+    return [{"name": NoEscape(escape_latex(name).replace("_", "_\\allowbreak{}").replace(".", ".\\allowbreak{}")),
+             "section": ", ".join(section_of(t) for t in used.get(name, [])),
+             "held": "yes" if r["holds"] else "no",
+             "numbers": "; ".join(f"{k} = {claims._short(v)}" for k, v in r["numbers"].items())}
+            for name, r in sorted(claim_book.items())]
 
 
 def escape(value):
@@ -83,17 +200,21 @@ def significant(value, digits: int) -> str:
     return f"{value:.{digits - 1}e}"
 
 
-def table(header: list, rows: list, spec: str | None = None, keys: list | None = None) -> NoEscape:
+def table(header: list, rows: list, spec: str | None = None, keys: list | None = None,
+          long: bool = False) -> NoEscape:
     """A booktabs table via PyLaTeX; cells are escaped unless marked raw (`latex`/`num`).
 
-    Rows are lists, or dicts whose `keys` give the columns; floats print with 3 digits.
+    Rows are lists, or dicts whose `keys` give the columns; floats print with 3 digits. A `long`
+    table (longtable) breaks across pages and repeats its header.
     """
     spec = spec or "l" * len(header)
     if keys is not None:
         rows = [[row[k] for k in keys] for row in rows]
-    tab = Tabular(spec, booktabs=True)
+    tab = (LongTable if long else Tabular)(spec, booktabs=True)
     tab.add_row([_cell(c) for c in header])
     tab.add_hline()
+    if long:
+        tab.end_table_header()
     for row in rows:
         if len(row) != len(header):
             raise ValueError(f"table row {row!r} has {len(row)} cells, the header {len(header)}")
@@ -131,24 +252,35 @@ def load_context(files, results_dir: Path | str) -> dict:
 
 def render(files, results_dir: Path, templates_dir: Path, bib: Path, build_dir: Path, *,
            report: dict, profile: str, config_hash: str) -> None:
-    """Fill every template from the declared results files plus the report's title block."""
+    """Fill every template from the declared results files plus the report's title block; the
+    claims files among them decide the guarded sentences and fill the appendix's claims table."""
     context = load_context(files, results_dir)
-    clash = {"report", "profile", "config_hash"} & set(context)
+    clash = {"report", "profile", "config_hash", "claims_table"} & set(context)
     if clash:
         raise ValueError(f"results/{profile}/ may not hold a top-level entry named {sorted(clash)}")
-    context.update(report=report, profile=profile, config_hash=config_hash)
-    render_all(templates_dir, build_dir, context)
+    claim_book = claims.book([r for f in files if Path(f).name == "claims.json"
+                              for r in load_json(f)["claims"]])
+    env = environment(templates_dir, claim_book)
+    used = check_claims(env, template_names(templates_dir), claim_book)
+    context.update(report=report, profile=profile, config_hash=config_hash,
+                   claims_table=claims_rows(claim_book, used))
+    render_all(templates_dir, build_dir, context, env)
     with atomic_path(Path(build_dir) / bib.name) as tmp:
         shutil.copyfile(bib, tmp)
 
 
-def render_all(templates_dir: Path | str, out_dir: Path | str, context: dict) -> list[Path]:
+def template_names(templates_dir: Path | str) -> list[str]:
+    return sorted(p.name for p in Path(templates_dir).glob("*.tex.j2"))
+
+
+def render_all(templates_dir: Path | str, out_dir: Path | str, context: dict,
+               env: jinja2.Environment | None = None) -> list[Path]:
     """Render every `*.tex.j2` in `templates_dir` to `out_dir/*.tex`."""
-    env = environment(templates_dir)
+    env = env or environment(templates_dir)
     written = []
-    for template_path in sorted(Path(templates_dir).glob("*.tex.j2")):
-        text = render_one(env, template_path.name, context)
-        out = Path(out_dir) / template_path.name.removesuffix(".j2")
+    for name in template_names(templates_dir):
+        text = render_one(env, name, context)
+        out = Path(out_dir) / name.removesuffix(".j2")
         with atomic_path(out) as tmp:
             tmp.write_text(text)
         written.append(out)

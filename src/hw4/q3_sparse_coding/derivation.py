@@ -69,6 +69,7 @@ CLAIMS = {
     "d_condition": k / (1 - b) ** 2,           # F_b robust at tau = 1/sqrt(d) iff d > this
     "b_low": 1 / sp.sqrt(d),                   # the thresholds that work: b_low < b < b_high
     "b_high": 1 - sp.sqrt(k / d),
+    "b_nonempty": (1 + sp.sqrt(k)) ** 2,       # b_low < b_high iff d > this
     "crossings": tau**2 / b**2,                # at most this many features cross the threshold
     "sensitivity_ratio": sp.sqrt(d / k),       # linear vs ReLU worst-case change of the output
 }
@@ -110,6 +111,15 @@ def symbolic() -> dict:
     b_range = {"low": no_crossing.lhs.subs(tau, 1 / sp.sqrt(d)) if no_crossing.rhs == b else None,
                "high": sp.solve(sp.Eq(relu_attacked.subs(tau, 1 / sp.sqrt(d)), 0), b)[0]}
     ratio = sp.simplify((tau * sp.sqrt(d)) / (tau * sp.sqrt(k)))
+    # the interval of thresholds (b_low, b_high) is non-empty iff sqrt(d) = s > 1 + sqrt(k):
+    # b_high - b_low = 1 - sqrt(k)/s - 1/s > 0, multiplied by s > 0
+    gap = (b_range["high"] - (b_range["low"] if b_range["low"] is not None else tau)).subs(d, s**2)
+    nonempty = sp.reduce_inequalities([sp.expand(s * gap) > 0], [s])
+    # at the bound, u_i = tau ||w|| for every i (so w = alpha M w*, alpha > 0, and the other features
+    # of the pivotal pair cancel: R = 0): the pair's attacked margins are c and -c, both >= 0 iff c = 0
+    at_bound = {u: tau * wn, R: 0}
+    pair_at_bound = [sp.simplify(plus.subs(at_bound)), sp.simplify(minus.subs(at_bound))]
+    both_nonnegative = sp.solve([pair_at_bound[0] >= 0, pair_at_bound[1] >= 0], c0)
 
     checks = {
         "pair_sum": same(pair_sum, CLAIMS["pair_sum"]),
@@ -130,14 +140,31 @@ def symbolic() -> dict:
         # the bound is < 1 (no feature crosses) exactly when b > tau
         "crossings_below_one": no_crossing == (tau < b),
         "sensitivity_ratio": same(ratio, CLAIMS["sensitivity_ratio"]),
+        "b_nonempty": nonempty.lhs == s and same(nonempty.rhs ** 2, CLAIMS["b_nonempty"])
+        and isinstance(nonempty, sp.StrictGreaterThan),
+        # the bound is attained only with c = 0, and then on both inputs of the pair with margin exactly 0
+        "bound_needs_zero_bias": pair_at_bound == [c0, -c0] and both_nonnegative == sp.Eq(c0, 0),
     }
     return {"pair_sum": pair_sum, "radius": radius, "relu_radius": relu_radius, "d_condition": d_condition,
-            "b_range": b_range, "crossings": crossings, "ratio": ratio, "checks": checks}
+            "b_range": b_range, "crossings": crossings, "ratio": ratio, "pair_at_bound": pair_at_bound,
+            "checks": checks}
 
 
 def pivotal_fraction(k_: int) -> sp.Rational:
     """P(|sum of k random signs| = 1): the inputs that w = M w* holds with the smallest margin."""
     return sp.Rational(2 * sp.binomial(k_, (k_ - 1) // 2), 2**k_)
+
+
+def label_correlation(k_: int) -> sp.Rational:
+    """E[y w*_j z_j | feature j active]: the other k - 1 signed features cancel with this probability,
+    and only then does feature j alone decide the label (otherwise it is uncorrelated with y)."""
+    return sp.Rational(sp.binomial(k_ - 1, (k_ - 1) // 2), 2 ** (k_ - 1))
+
+
+def label_correlation_enumerated(k_: int) -> sp.Rational:
+    """The same by averaging sign(s_1 + .. + s_k) s_1 over all 2^k sign patterns."""
+    total = sum(int(np.sign(sum(signs))) * signs[0] for signs in product((-1, 1), repeat=k_))
+    return sp.Rational(total, 2**k_)
 
 
 def pivotal_fraction_enumerated(k_: int) -> sp.Rational:
@@ -294,6 +321,8 @@ def numeric(section) -> dict:
     scale = rng.random(section.samples)
     trials = [(M @ (w_star + sc * rng.standard_normal(dim)), 0.1 * rng.standard_normal()) for sc in scale]
     pair_worst = np.array([np.min(weakest_pair(M, w_star, wt, ct, tau_, kk)) for wt, ct in [(w, 0.0), *trials]])
+    scaled = [float(np.min(weakest_pair(M, w_star, alpha * w, 0.0, tau_, kk))) for alpha in SCALES]
+    biased = [float(np.min(weakest_pair(M, w_star, w, bias_, tau_, kk))) for bias_ in BIASES]
 
     # no threshold: with b = 0 the network is the linear classifier again (exact attack: its gradient)
     flat_value, flat_g = net(x, 0.0)
@@ -308,7 +337,10 @@ def numeric(section) -> dict:
                    "pgd": summary(lin_clean, lin_pgd),
                    "pgd_gap": float(np.max(np.abs(lin_pgd - lin_exact)))},
         "linear_any": {"classifiers": len(pair_worst), "robust": int(np.sum(pair_worst > TOL)),
-                       "max_pair_margin": float(np.max(pair_worst)), "best_pair_margin": float(pair_worst[0])},
+                       "max_pair_margin": float(np.max(pair_worst)), "best_pair_margin": float(pair_worst[0]),
+                       # every classifier other than alpha M w* with c = 0 is strictly misclassified
+                       "max_other_margin": float(np.max(pair_worst[1:])),
+                       "scaled_pair_margins": scaled, "biased_pair_margins": biased},
         "relu": {**summary(relu_clean, relu_exact), "pgd": summary(relu_clean, relu_pgd),
                  "pgd_gap": float(np.max(relu_pgd - relu_exact)),     # how far PGD stays above the exact attack
                  "pgd_excess": float(np.min(relu_pgd - relu_exact)),  # below 0 would refute the closed form
@@ -319,6 +351,9 @@ def numeric(section) -> dict:
         "curve": curve(section, data),
     }
 
+
+SCALES = (0.25, 1.0, 4.0)  # positive multiples of M w* (bias 0): each attains the bound, margin exactly 0
+BIASES = (-0.05, 0.05)     # M w* with a small bias: one input of the weakest pair is strictly misclassified
 
 FINE = 8  # the closed-form curves use FINE times more intervals than the PGD markers
 
@@ -373,6 +408,10 @@ def derive(section) -> dict:
         "linear_flips_pivotal": math.isclose(lin["robust_accuracy"], 1 - num["pivotal_sampled"], abs_tol=1e-12),
         "linear_pgd_exact": lin["pgd_gap"] < 1e-6,
         "no_linear_robust": num["linear_any"]["robust"] == 0 and abs(num["linear_any"]["best_pair_margin"]) < 1e-9,
+        "only_scaled_target_attains": all(abs(m) < 1e-9 for m in num["linear_any"]["scaled_pair_margins"])
+        and all(m < -TOL for m in num["linear_any"]["biased_pair_margins"])
+        and num["linear_any"]["max_other_margin"] < -TOL,
+        "label_correlation": label_correlation(kk) == label_correlation_enumerated(kk),
         "relu_clean": relu["clean_accuracy"] == 1.0,
         "relu_robust": relu["robust_accuracy"] == 1.0 and relu["pgd"]["robust_accuracy"] == 1.0,
         "relu_margin_bound": math.isclose(relu["min_attacked_margin"], relu["margin_bound"], rel_tol=1e-9),
@@ -394,6 +433,11 @@ def derive(section) -> dict:
         "relu_radius_latex": latex(tau) + " < " + claim["relu_radius"],
         "d_condition_latex": "d > " + claim["d_condition"],
         "b_range_latex": claim["b_low"] + " < b < " + claim["b_high"],
+        "b_high_latex": "b < " + claim["b_high"], "b_low_latex": "b > " + claim["b_low"],
+        "b_nonempty_latex": "d > " + claim["b_nonempty"],
+        "pair_at_bound_latex": [latex(m) for m in sym["pair_at_bound"]],
+        "label_correlation_latex": latex(label_correlation(kk)),
+        "label_correlation_general_latex": r"\binom{k-1}{(k-1)/2} 2^{1-k}",
         "crossings_latex": latex(sym["crossings"]),
         "ratio_latex": claim["sensitivity_ratio"],
         "pivotal_fraction_latex": latex(frac), "pivotal_fraction": float(frac),

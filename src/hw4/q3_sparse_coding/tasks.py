@@ -1,4 +1,5 @@
-"""Q3's tasks: the sympy derivation with the attacks that check it, and its figure."""
+"""Q3's tasks: the sympy derivation with the attacks that check it, its figure, and the claims the
+prose rests on."""
 from __future__ import annotations
 
 from hw4.core.build import Build
@@ -13,3 +14,4 @@ def tasks(b: Build):
                  doc=f"sympy derivation and l2 attacks -> {out}")
     yield b.figure_task(QUESTION, "sparse_coding_robustness", "hw4.q3_sparse_coding.figures:robustness",
                         [out], ["sparse_coding"])
+    yield b.claims_task(QUESTION, "hw4.q3_sparse_coding.claims", {"derivation": out})

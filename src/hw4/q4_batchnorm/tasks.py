@@ -1,4 +1,5 @@
-"""Q4's tasks: the sympy derivation with its numeric checks, and its figure."""
+"""Q4's tasks: the sympy derivation with its numeric checks, its figure, and the claims the prose
+rests on."""
 from __future__ import annotations
 
 from hw4.core.build import Build
@@ -13,3 +14,4 @@ def tasks(b: Build):
                  doc=f"sympy derivation and finite-difference checks -> {out}")
     yield b.figure_task(QUESTION, "batchnorm_norms", "hw4.q4_batchnorm.figures:batchnorm_norms",
                         [out], ["batchnorm"])
+    yield b.claims_task(QUESTION, "hw4.q4_batchnorm.claims", {"derivation": out})

@@ -1,4 +1,5 @@
-"""Q5.1's tasks: the sympy derivation with its grid-search checks, and its figure."""
+"""Q5.1's tasks: the sympy derivation with its grid-search checks, its figure, and the claims the
+prose rests on."""
 from __future__ import annotations
 
 from hw4.core.build import Build
@@ -13,3 +14,4 @@ def tasks(b: Build):
                  doc=f"sympy derivation and grid-search checks -> {out}")
     yield b.figure_task(QUESTION, "minimax_landscape", "hw4.q5_1_minimax.figures:minimax_landscape",
                         [out], ["minimax"])
+    yield b.claims_task(QUESTION, "hw4.q5_1_minimax.claims", {"derivation": out})

@@ -51,6 +51,61 @@ def samples(*paths, task: str, config_hash: str) -> None:
     save(fig, out_pdf, task=task, config_hash=config_hash)
 
 
+DYNAMICS_VECTORS = 6            # fixed noise vectors followed through training (rows of each panel)
+NICE_STEPS = (1, 2, 3, 5)        # epochs shown: 1, 2, 3, 5, 10, 20, 30, 50, ... up to the last, and the last
+
+
+def dynamics_epochs(last: int) -> list[int]:
+    """Roughly log-spaced epochs from 1 to `last` (included), on round numbers: dense where the
+    samples change fast (the first epochs), sparse later."""
+    shown, scale = [], 1
+    while scale <= last:
+        shown += [n * scale for n in NICE_STEPS if n * scale <= last]
+        scale *= 10
+    return sorted(set(shown) | {last})
+
+
+def tiles(images, pad: int = 2) -> np.ndarray:
+    """A (rows, cols, h, w) uint8 array as one float image in [0, 1], tiles separated by white."""
+    rows, cols, h, w = images.shape
+    out = np.ones((rows * (h + pad) - pad, cols * (w + pad) - pad))
+    for i in range(rows):
+        for j in range(cols):
+            out[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = images[i, j] / 255.0
+    return out
+
+
+def dynamics(*paths, task: str, config_hash: str) -> None:
+    """Samples of the same few noise vectors across the epochs, one panel per experiment (rows:
+    noise vectors, columns: epochs chosen by `dynamics_epochs` up to each experiment's last).
+    Args: metrics.json files, then the output PDF."""
+    *inputs, out_pdf = paths
+    panels = []
+    for path, (name, metrics, cfg) in zip(inputs, _runs(inputs)):
+        saved = load_torch(Path(path).parent / "samples.pt")
+        epochs = list(saved["epochs"])
+        shown = dynamics_epochs(epochs[-1])
+        images = saved["images"][[epochs.index(e) for e in shown], :DYNAMICS_VECTORS].numpy()
+        title = f"{name}, batch {cfg['batch']}\n$\\eta_G$ {cfg['lr_g']:g}, $\\eta_D$ {cfg['lr_d']:g}"
+        panels.append((tiles(images.transpose(1, 0, 2, 3)), shown, title))
+        rows = images.shape[1]
+    widths = [len(shown) for _, shown, _ in panels]
+    fig, axes = figure(ncols=len(panels), height_in=0.42 * rows + 0.75, squeeze=False,
+                       gridspec_kw={"width_ratios": widths})
+    for ax, (img, shown, title) in zip(axes[0], panels):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        step = img.shape[1] / len(shown)
+        ax.set_xticks([(j + 0.5) * step for j in range(len(shown))], [str(e) for e in shown])
+        ax.tick_params(length=0, pad=2)
+        ax.set_yticks([])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xlabel("epoch", labelpad=1)
+        ax.set_title(title, fontsize=8)
+    save(fig, out_pdf, task=task, config_hash=config_hash)
+
+
 def curves(*paths, task: str, config_hash: str) -> None:
     """The two players' losses and the discriminator's mean outputs on real and generated
     images, against epochs (10 means per epoch). Args: metrics.json files, then the output PDF."""

@@ -24,7 +24,10 @@ def tasks(b: Build):
                       doc=f"GAN experiment {name} (resumable) -> {out}")
         task["clean"] = clean_with(out)  # with an interrupted run's checkpoint
         yield task
+    yield b.claims_task(QUESTION, "hw4.q5_2_gan.claims", dict(zip(b.cfg.gan.experiments, metrics)))
     yield b.figure_task(QUESTION, "gan_samples", "hw4.q5_2_gan.figures:samples", metrics, ["gan"],
+                        extra_dep=samples)
+    yield b.figure_task(QUESTION, "gan_dynamics", "hw4.q5_2_gan.figures:dynamics", metrics, ["gan"],
                         extra_dep=samples)
     yield b.figure_task(QUESTION, "gan_curves", "hw4.q5_2_gan.figures:curves", metrics, ["gan"])
     yield b.figure_task(QUESTION, "gan_quality", "hw4.q5_2_gan.figures:quality", metrics, ["gan", "classifier"])
