@@ -92,10 +92,10 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
     """Plain gradient descent W <- W - lr grad f on the exact loss, run by run until it is decided.
 
     Every `check_every` steps, a run leaves when f < loss_tol (it reached a global minimum), or
-    when |grad f| < newton_grad, its Hessian is positive definite (m d <= dense_max) and the
-    Newton step is shorter than newton_radius: it is then inside the quadratic bowl of one
-    minimum, which gradient descent would also reach, only slowly, and Newton's method finishes
-    it. A run whose loss becomes non-finite or rises above its start leaves as 'diverged' (the
+    when |grad f| < newton_grad, its Hessian is positive definite (m d <= dense_max), the
+    Newton step is shorter than newton_radius and Newton's method then lands on a minimum
+    (|grad f| <= grad_tol, Hessian still positive definite): it was inside the quadratic bowl of
+    that minimum, which gradient descent would also reach, only slowly. A run whose loss becomes non-finite or rises above its start leaves as 'diverged' (the
     step is too large for it). Runs still undecided after `steps` steps are returned as they are.
 
     Returns the final W, the step at which each run left (None: not decided) and how.
@@ -107,6 +107,9 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
     active = torch.arange(S)
     dense = m * d <= section.dense_max
     start = loss_and_grad(W)[0]
+    # a run is tested for the handover again only once its gradient norm has halved since its
+    # last failed test, so that a run resting near a saddle is not tested at every check
+    retest_below = torch.full((S,), section.newton_grad, dtype=W.dtype)
     for step in range(steps + 1):
         w = W[active]
         if step % check_every == 0 or step == steps:
@@ -114,17 +117,25 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
             diverged = ~torch.isfinite(f) | (f > start[active])
             done = (f < section.loss_tol) & ~diverged
             newton_ok = torch.zeros_like(done)
-            near = ~done & ~diverged & (_norm(g) < section.newton_grad)
+            gn = _norm(g)
+            near = ~done & ~diverged & (gn < retest_below[active])
             if dense and near.any():
                 idx = near.nonzero()[:, 0]
+                retest_below[active[idx]] = gn[idx] / 2
                 nstep, pd = newton_step(w[idx])
-                newton_ok[idx] = pd & (_norm(nstep) < section.newton_radius)
+                idx = idx[pd & (_norm(nstep) < section.newton_radius)]
+                if idx.numel():
+                    # Newton must land on a minimum: |grad f| <= grad_tol with H still positive
+                    # definite; where it does not (a nearly flat, degenerate region), the run goes
+                    # on with gradient descent from where it was
+                    landed = newton(w[idx], section.grad_tol, section.newton_steps)
+                    ok = (_norm(loss_and_grad(landed)[1]) <= section.grad_tol) & newton_step(landed)[1]
+                    W[active[idx[ok]]] = landed[ok]
+                    newton_ok[idx[ok]] = True
             for i, run in enumerate(active.tolist()):
                 if done[i] or newton_ok[i] or diverged[i]:
                     left_at[run] = step
                     how[run] = "diverged" if diverged[i] else "gd" if done[i] else "gd+newton"
-            if newton_ok.any():
-                W[active[newton_ok]] = newton(w[newton_ok], section.grad_tol, section.newton_steps)
             keep = ~(done | newton_ok | diverged)
             active, w, g = active[keep], w[keep], g[keep]
             if active.numel() == 0 or step == steps:
