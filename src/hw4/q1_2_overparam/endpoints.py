@@ -175,6 +175,12 @@ def summarize(run: dict, m: int, section, steps: int, end: dict, cert: dict, sgd
     slope = late_slope(run["steps"], run["loss"], decay_start // 4, decay_start)
     window = [i for i, s in enumerate(run["steps"]) if decay_start // 4 <= s <= decay_start]
     measurable = (run["loss"][:, window] > ROUNDING_FLOOR).all(-1)
+    # the same slope over the two halves of that window (split at its geometric middle): equal for
+    # a power law, steeper in the second half for a geometric decay
+    middle = round(math.sqrt(max(decay_start // 4, 1) * decay_start))
+    halves = [late_slope(run["steps"], run["loss"], a, b) for a, b in
+              ((decay_start // 4, middle), (middle, decay_start))]
+    median_of = lambda x: x[measurable].median().item() if measurable.any() else None
     q = torch.quantile(sgd_loss, torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0], dtype=torch.float64)).tolist()
     nan_to_none = lambda x: [None if math.isnan(v) else v for v in x.tolist()]
     out = {
@@ -194,30 +200,39 @@ def summarize(run: dict, m: int, section, steps: int, end: dict, cert: dict, sgd
         # the median over all seeds, defined once at least half of them got there
         "median_steps_to_tol": reached[(S + 1) // 2 - 1] if len(reached) >= (S + 1) // 2 else None,
         "seconds": run["seconds"], "late_slope": slope, "slope_from": decay_start // 4,
-        "slope_to": decay_start,
+        "slope_to": decay_start, "slope_middle": middle, "n_slope_measurable": int(measurable.sum()),
+        "slope_median": median_of(slope), "slope_first_half": median_of(halves[0]),
+        "slope_second_half": median_of(halves[1]),
     }
     for k in SGD_STATES:  # how the runs SGD left in each state ended after the continuation
         out[f"sgd_{k}_to"] = {s: sum(1 for a, b in zip(state, status) if a == k and b == s) for s in STATUSES}
+    # per end class (None where no run ended so)
     groups = {k: [i for i, s in enumerate(status) if s == k] for k in STATUSES}
     for k, idx in groups.items():
-        if idx:
-            # how far the SGD loss fell over the second half of its steps: ~1 where it stalled
-            drop = sgd_loss[idx] / run["loss"][idx, half].clamp_min(1e-300)
-            out[f"{k}_drop_median"] = drop.median().item()
-            out[f"{k}_uncovered_max"] = int(uncovered[idx].max())
-            out[f"{k}_grad_max"] = cert["grad_norm"][idx].max().item()
-            out[f"{k}_loss_max"] = cert["loss"][idx].max().item()
-            out[f"{k}_loss_min"] = cert["loss"][idx].min().item()
-            ok = [i for i in idx if measurable[i]]
-            if ok:
-                out[f"{k}_slope_median"] = slope[ok].median().item()
+        ok = [i for i in idx if measurable[i]]
+        # how far the SGD loss fell over the second half of its steps: ~1 where it stalled
+        drop = sgd_loss[idx] / run["loss"][idx, half].clamp_min(1e-300) if idx else None
+        out.update({
+            f"{k}_drop_median": drop.median().item() if idx else None,
+            f"{k}_uncovered_max": int(uncovered[idx].max()) if idx else None,
+            f"{k}_grad_max": cert["grad_norm"][idx].max().item() if idx else None,
+            f"{k}_loss_max": cert["loss"][idx].max().item() if idx else None,
+            f"{k}_loss_min": cert["loss"][idx].min().item() if idx else None,
+            f"{k}_slope_median": slope[ok].median().item() if ok else None,
+        })
     spur = groups["spurious"]
+    out.update({"opposite_cos_max": None, "loss_per_uncovered": None, "n_spurious_uncovering": 0,
+                "spurious_min_eig_min": None,
+                "spurious_value_bound_min": None, "saddle_min_eig_max": None})
     if spur:
         # each uncovered target, and the unit pointing most nearly against it
         cos = W[spur] / W[spur].norm(dim=-1, keepdim=True).clamp_min(1e-300)   # (n, m, d)
         missed = cos.max(dim=-2).values < section.cover_cos
-        out["opposite_cos_max"] = cos.min(dim=-2).values[missed].max().item()
-        out["loss_per_uncovered"] = _stats(cert["loss"][spur] / uncovered[spur].double())
+        out["opposite_cos_max"] = cos.min(dim=-2).values[missed].max().item() if missed.any() else None
+        missing = [i for i in spur if uncovered[i] > 0]  # spurious minima that leave a target uncovered
+        out["n_spurious_uncovering"] = len(missing)
+        if missing:
+            out["loss_per_uncovered"] = _stats(cert["loss"][missing] / uncovered[missing].double())
         eig = cert["min_eig"][spur] - cert["eig_err"][spur]
         out["spurious_min_eig_min"] = eig.min().item()
         bound = cert["loss"][spur] - cert["grad_norm"][spur] ** 2 / (2 * eig)

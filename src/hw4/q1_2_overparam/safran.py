@@ -27,14 +27,14 @@ from hw4.q1_2_overparam.settle import settle
 from hw4.q1_2_overparam.streams import SAFRAN, generator
 
 # The share of gradient-descent runs that ended at a spurious local minimum, in percent, as
-# reported in their Tables 1 (n = k) and 2 (n = k + 1). Read from an image of the tables; their
-# run count per cell is not stated there.
+# reported in their Tables 1 (n = k) and 2 (n = k + 1), with the digits they print. Read from an
+# image of the tables; their run count per cell is not stated there.
 REPORTED = {
-    (6, 6): 0.3, (7, 7): 5.5, (8, 8): 12.6, (9, 9): 21.8, (10, 10): 34.6, (11, 11): 45.5,
-    (12, 12): 58.5, (13, 13): 73.0, (14, 14): 73.6, (15, 15): 80.3, (16, 16): 85.1,
-    (17, 17): 89.7, (18, 18): 90.0, (19, 19): 93.4, (20, 20): 94.0,
-    (8, 9): 0.1, (10, 11): 0.1, (11, 12): 0.1, (12, 13): 0.3, (13, 14): 1.5, (14, 15): 5.5,
-    (15, 16): 10.1, (16, 17): 18.0, (17, 18): 20.9, (18, 19): 36.9, (19, 20): 49.1,
+    (6, 6): "0.3", (7, 7): "5.5", (8, 8): "12.6", (9, 9): "21.8", (10, 10): "34.6", (11, 11): "45.5",
+    (12, 12): "58.5", (13, 13): "73", (14, 14): "73.6", (15, 15): "80.3", (16, 16): "85.1",
+    (17, 17): "89.7", (18, 18): "90", (19, 19): "93.4", (20, 20): "94",
+    (8, 9): "0.1", (10, 11): "0.1", (11, 12): "0.1", (12, 13): "0.3", (13, 14): "1.5", (14, 15): "5.5",
+    (15, 16): "10.1", (16, 17): "18", (17, 18): "20.9", (18, 19): "36.9", (19, 20): "49.1",
 }
 
 
@@ -88,7 +88,7 @@ def run_cell(k: int, n: int, section, init_rng: torch.Generator, eig_rng: torch.
             **{f"n_{s}": c for s, c in count.items()},
             "frac_spurious": count["spurious"] / section.ss_runs,
             "spurious_ci95": wilson(count["spurious"], section.ss_runs),
-            "reported_pct": reported,
+            "reported_pct": None if reported is None else float(reported), "reported_text": reported,
             # their units: F = f / 2 and its Hessian, half of f's
             "spurious_F_mean": their_loss(run["W"][spur]).mean().item() if spur else None,
             "spurious_eig_F_mean": cert["min_eig"][spur].mean().item() / 2 if spur else None,
