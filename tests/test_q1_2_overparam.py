@@ -341,3 +341,173 @@ def test_bad_values_are_refused(tmp_path, key, value, message):
     bad.write_text(text.replace(section, edited))
     with pytest.raises(config.ConfigError, match=message):
         config.load(bad)
+
+
+# ----------------------------------------------------------------------------- claims (issue 9)
+
+import copy  # noqa: E402
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.q1_2_overparam import claims  # noqa: E402
+
+STATUS_KEYS = ("global", "spurious", "saddle", "unresolved")
+
+
+def ci(k, n):
+    return list(ends.wilson(k, n))
+
+
+def ends_of(seeds, spurious, **extra):
+    """The counts every width record carries, for `spurious` of `seeds` runs spurious, the rest global."""
+    return {"seeds": seeds, "n_spurious": spurious, "n_global": seeds - spurious, "n_saddle": 0,
+            "n_unresolved": 0, "n_vanishing": 0, "n_parallel": 0, "frac_spurious": spurious / seeds,
+            "spurious_ci95": ci(spurious, seeds), **extra}
+
+
+def sweep_width(m, seeds, spurious, steps_to, loss_median, near_saddle=0, moving=0):
+    return ends_of(seeds, spurious, m=m, median_steps_to_tol=steps_to, loss_median=loss_median,
+                   n_sgd_near_saddle=near_saddle, n_sgd_moving=moving, global_drop_median=0.6,
+                   sgd_near_saddle_to={"global": near_saddle - near_saddle // 3, "spurious": near_saddle // 3,
+                                       "saddle": 0, "unresolved": 0})
+
+
+def cell(k, n, spurious, reported, runs=200, eig=0.03, F=0.025):
+    lo, hi = ends.wilson(spurious, runs)
+    return {"k": k, "n": n, "runs": runs, "n_spurious": spurious, "n_unresolved": 0, "n_degenerate": 0,
+            "n_lbfgs": 0, "frac_spurious": spurious / runs, "spurious_ci95": [lo, hi],
+            "reported_pct": reported, "reported_text": None if reported is None else f"{reported:g}",
+            "agrees": None if reported is None else lo <= reported / 100 <= hi, "their_step_diverged": False,
+            "spurious_eig_F_mean": eig if spurious else None, "spurious_F_mean": F if spurious else None}
+
+
+def world() -> dict:
+    """Results shaped like the full build's, in which every Q1.2 claim holds."""
+    cfg = config.as_dict(config.load("hw4.toml").overparam)
+    small = ends_of(16, 14, m=20, spurious_loss_min=0.022, spurious_loss_max=0.17, n_spurious_uncovering=14,
+                    loss_per_uncovered={"min": 0.015, "max": 0.023, "mean": 0.021}, opposite_cos_max=-0.8,
+                    spurious_min_eig_min=0.015, spurious_grad_max=9e-10, spurious_value_bound_min=0.022,
+                    global_loss_max=1e-13, mc={"compared": 40, "frac_within_2se": 0.95, "max_abs_z": 2.6})
+    large = ends_of(16, 0, m=200, loss_min=2e-4, loss_max=9e-4, median_steps_to_tol=31000,
+                    curves={"loss": [[5000.0, 1.0, 0.01]] * 16}, slope_from=8750, slope_to=35000,
+                    slope_middle=17500, slope_median=-1.1, slope_first_half=-1.0, slope_second_half=-1.2,
+                    mc={"compared": 48, "frac_within_2se": 0.94, "max_abs_z": 3.1})
+    widths = [sweep_width(20, 32, 32, None, 0.06), sweep_width(21, 32, 20, None, 0.04, near_saddle=6),
+              sweep_width(22, 32, 0, 9000, 1e-4, near_saddle=9), sweep_width(25, 32, 0, 8000, 1e-4),
+              sweep_width(30, 32, 0, 8500, 2e-4), sweep_width(200, 32, 0, None, 2e-3, moving=32)]
+    paired = lambda agree, a, b: {"agree": agree, "only_first_spurious": a, "only_second_spurious": b}
+    return {
+        "lr": {"settings": cfg, "scale": 0.5, "stable_scale_min": 1.0, "stable_scale_max": 2.0,
+               "widths": [{"m": m, "stable_scale": 2.0 if m <= 40 else 1.0} for m in (20, 21, 22, 25, 30, 200)]},
+        "settings": {"settings": cfg, "f0": loss.target_energy(D), "scale": 0.5, "runs": [small, large]},
+        "sweep": {"settings": cfg, "scale": 0.5, "widths": widths, "clean_from_m": 22,
+                  "reached_m": [22, 25, 30], "fastest_m": 25},
+        "compare": {"settings": cfg, "widths": [
+            {"m": 20, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(31, 1, 0)},
+            {"m": 21, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(23, 6, 3)}]},
+        "check": {"settings": cfg, "widths": [{"m": 20, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)},
+                                             {"m": 21, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)}]},
+        "square": {"settings": cfg, "cells": [cell(6, 6, 0, 0.3), cell(10, 10, 72, 34.6, eig=0.031, F=0.020),
+                                              cell(20, 20, 186, 94.0, eig=0.037, F=0.033)]},
+        "plus_one": {"settings": cfg, "cells": [cell(19, 20, 110, 49.1, eig=0.0075)]},
+        "wide": {"settings": cfg, "cells": [cell(20, 21, 119, None), cell(20, 22, 0, None), cell(20, 30, 0, None)]},
+    }
+
+
+def context(w: dict) -> dict:
+    return {"q1_2_overparam": {"lr": w["lr"], "settings": w["settings"], "sweep": w["sweep"], "compare": w["compare"],
+                               "check": w["check"], "safran_square": w["square"],
+                               "safran_plus_one": w["plus_one"], "safran_wide": w["wide"]}}
+
+
+
+def small(w):
+    return w["settings"]["runs"][0]
+
+
+def large(w):
+    return w["settings"]["runs"][-1]
+
+
+Q = "q1_2_overparam."
+COUNTERFACTUALS = {
+    Q + "lr_scaling": Counterfactual(lambda w: w["lr"].update(stable_scale_max=20.0), "as the $1/m$ scaling predicts"),
+    Q + "lr_below_edge": Counterfactual(lambda w: w["lr"].update(scale=0.9), "at least a factor of two below"),
+    Q + "all_certified": Counterfactual(lambda w: small(w).update(n_unresolved=1), "none is unresolved"),
+    Q + "no_degenerate": Counterfactual(lambda w: w["sweep"]["widths"][0].update(n_parallel=1),
+                                        "No end point above the threshold had a vanishing unit"),
+    Q + "continuation_agrees": Counterfactual(lambda w: w["check"]["widths"][1]["lbfgs_vs_gd"].update(agree=30),
+                                              "gets the same label both ways"),
+    Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
+                                                "Most runs flatten for good"),
+    Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),
+                                                "Each missed target costs about the same"),
+    Q + "small_unit_points_away": Counterfactual(lambda w: small(w).update(opposite_cos_max=0.2),
+                                                 "has a unit pointing away from it"),
+    Q + "small_genuine_minima": Counterfactual(lambda w: small(w).update(spurious_value_bound_min=-0.01),
+                                               "genuine local minima with positive loss"),
+    Q + "large_all_global": Counterfactual(lambda w: large(w).update(n_global=15, n_unresolved=1),
+                                           "finds a global minimum from every initialization"),
+    Q + "large_overshoots": Counterfactual(lambda w: large(w).update(curves={"loss": [[10.0, 1.0, 0.01]] * 16}),
+                                           "initially overshoot the target"),
+    Q + "large_power_law": Counterfactual(lambda w: large(w).update(slope_second_half=-3.0),
+                                          "falls like a power of the step count"),
+    Q + "mc_agrees": Counterfactual(lambda w: small(w)["mc"].update(frac_within_2se=0.5),
+                                    "agree as well as sampling allows"),
+    Q + "mild_removes_spurious": Counterfactual(lambda w: w["sweep"].update(clean_from_m=30),
+                                                "mild over-parameterization removes them"),
+    Q + "sgd_stalls_near_saddles": Counterfactual(
+        lambda w: [r.update(n_sgd_near_saddle=0) for r in w["sweep"]["widths"]],
+        "runs stopped at rest near a saddle (small gradient"),
+    Q + "widest_still_falling": Counterfactual(lambda w: w["sweep"]["widths"][-1].update(n_sgd_moving=31),
+                                               "still descending"),
+    Q + "wide_is_slower": Counterfactual(lambda w: w["sweep"]["widths"][-1].update(median_steps_to_tol=9000),
+                                         "Over-parameterization is not free at a stable step size"),
+    Q + "reproduction_agrees": Counterfactual(
+        lambda w: [c.update(agrees=False) for c in w["square"]["cells"]], "The reproduction agrees"),
+    Q + "minima_like_theirs": Counterfactual(lambda w: w["square"]["cells"][1].update(spurious_F_mean=0.1),
+                                             "The minima themselves match theirs"),
+    Q + "their_step_stable": Counterfactual(lambda w: w["wide"]["cells"][-1].update(their_step_diverged=True),
+                                            "Their step was stable in every cell"),
+    Q + "protocols_agree": Counterfactual(lambda w: w["wide"]["cells"][0].update(frac_spurious=0.05),
+                                          "differ by no more than sampling"),
+    Q + "step_size_immaterial": Counterfactual(
+        lambda w: w["compare"]["widths"][0]["gd_our_vs_their_step"].update(agree=29), "The step does not matter here"),
+    Q + "init_decides": Counterfactual(lambda w: w["compare"]["widths"][1]["sgd_vs_gd_our_step"].update(agree=5),
+                                       "The initial weights decide most runs"),
+    Q + "noise_does_not_rescue": Counterfactual(
+        lambda w: w["compare"]["widths"][1]["sgd_vs_gd_our_step"].update(only_first_spurious=1, only_second_spurious=8),
+        "SGD's noise does not rescue the narrow networks"),
+    Q + "summary": Counterfactual(lambda w: w["sweep"]["widths"][0].update(n_spurious=3, n_global=29),
+                                  "What the investigation shows, under both protocols"),
+}
+
+HARNESS = Harness(claims.CLAIMS, world, context, templates=("q1_2_overparam.tex.j2",))
+
+
+def test_every_claim_has_a_counterfactual():
+    HARNESS.check_covered(COUNTERFACTUALS)
+
+
+def test_every_claim_holds_in_the_world_and_prints_its_sentence():
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_a_claim_with_nan_inputs_is_false():
+    w = world()
+    small(w)["loss_per_uncovered"]["max"] = math.nan
+    assert HARNESS.records(w)[Q + "small_cost_per_target"]["holds"] is False
+
+
+def test_a_missing_field_stops_naming_the_claim_the_file_and_the_field():
+    from hw4.core.claims import ClaimError
+
+    w = world()
+    del small(w)["opposite_cos_max"]
+    with pytest.raises(ClaimError, match="small_unit_points_away.*settings.*opposite_cos_max"):
+        HARNESS.records(w)

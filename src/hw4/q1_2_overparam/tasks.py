@@ -34,6 +34,9 @@ def tasks(b: Build):
         yield b.task(QUESTION, f"safran_{table}", "hw4.q1_2_overparam.safran:run_table", cfg, out, table,
                      targets=[path, out / f"safran_{table}_weights.pt"], settings=section,
                      doc=f"Safran & Shamir's protocol, cells {table.replace('_', ' ')} -> {path}")
+    yield b.claims_task(QUESTION, "hw4.q1_2_overparam.claims",
+                        {"lr": lr, "settings": settings, "sweep": sweep, "compare": compare, "check": check,
+                         **safran})
     yield b.figure_task(QUESTION, "overparam_curves", "hw4.q1_2_overparam.figures:overparam_curves",
                         [settings], ["overparam"])
     yield b.figure_task(QUESTION, "overparam_sweep", "hw4.q1_2_overparam.figures:overparam_sweep",
