@@ -16,7 +16,8 @@ CLAIMS = Registry("q1_2_overparam")
 
 EDGE_FACTOR = 2.0       # "at least a factor of two below the measured edge of stability"
 COST_RATIO = 2.0        # missed targets "cost about the same": largest over smallest loss per target
-POWER_RATIO = 1.5       # a power law: the log-log slopes of the two halves differ by at most this factor
+POWER_RATIO = 1.5       # not geometric: the second half's log-log slope at most this factor steeper than the first's
+FLAT_SLOPE = 0.5        # "does not flatten": the log-log slope stays below -FLAT_SLOPE
 MC_WITHIN = 0.9         # Monte Carlo agrees "as well as sampling allows": this share within 2 s.e. ...
 MC_MAX_Z = 5.0          # ... and no estimate further than this many standard errors
 MILD = 0.1              # "mild" over-parameterisation: at most this share of extra units
@@ -131,14 +132,15 @@ def _(settings, **_):
     return {"start": start[(len(start) - 1) // 2], "f0": settings.f0}
 
 
-@CLAIMS.claim("large_power_law", if_false="alternative",
-              holds=lambda first, second, ratio: first < 0 and second < 0 and max(first / second, second / first) <= ratio,
-              says="at m = 10 d the SGD loss falls with a steady log-log slope (the two halves of the window "
-                   "within POWER_RATIO of each other): a power law, not a geometric decay")
+@CLAIMS.claim("large_not_geometric", if_false="alternative",
+              holds=lambda first, second, ratio, flat: second <= -flat and first < 0 and second >= ratio * first,
+              says="at m = 10 d the SGD loss keeps falling (log-log slope over the second half of the window at "
+                   "most -FLAT_SLOPE) without steepening (not more than POWER_RATIO times the first half's "
+                   "slope): a polynomial rate, not a geometric one")
 def _(settings, **_):
     large = settings.runs[-1]
     return {"first": large.slope_first_half, "second": large.slope_second_half, "ratio": POWER_RATIO,
-            "slope": large.slope_median}
+            "flat": FLAT_SLOPE, "slope": large.slope_median}
 
 
 @CLAIMS.claim("mc_agrees", if_false="alternative",
@@ -186,9 +188,9 @@ def slowdown(sweep) -> dict:
 
 
 @CLAIMS.claim("wide_is_slower", if_false="alternative",
-              holds=lambda fastest, widest, factor: widest >= factor * fastest,
-              says="the median SGD run needs at least SLOW_FACTOR times as many steps to reach loss_tol at the "
-                   "widest m as at the fastest width (all its steps, if it does not get there)")
+              holds=lambda fastest, widest, widest_reached, factor: not widest_reached or widest >= factor * fastest,
+              says="the median SGD run at the widest m does not reach loss_tol within its steps, although the "
+                   "fastest width's does, or needs at least SLOW_FACTOR times as many steps")
 def _(sweep, **_):
     return slowdown(sweep)
 
@@ -255,11 +257,11 @@ def _(compare, **_):
 
 
 @CLAIMS.claim("summary", if_false="alternative",
-              holds=lambda spurious_at_d, seeds, clean_from, d, mild, fastest, widest, factor, outside:
+              holds=lambda spurious_at_d, seeds, clean_from, d, mild, fastest, widest, widest_reached, factor, outside:
               2 * spurious_at_d > seeds and clean_from <= d * (1 + mild)
-              and widest >= factor * fastest and outside == 0,
+              and (not widest_reached or widest >= factor * fastest) and outside == 0,
               says="under both protocols: most runs spurious at m = d, none from a mildly larger m on, the "
-                   "widest m at least SLOW_FACTOR times slower than the fastest, and the protocols agree")
+                   "widest m slower than the fastest (wide_is_slower), and the protocols agree")
 def _(sweep, square, plus_one, wide, **_):
     d = sweep.settings.d
     at_d = width(sweep.widths, d)

@@ -16,15 +16,15 @@ STATUS_LABEL = {"global": "global minimum", "spurious": "spurious local minimum"
                 "saddle": "saddle", "unresolved": "unresolved"}
 
 
-def _width_axis(ax, widths, d: int) -> None:
+def _width_axis(ax, widths, d: int, room: float = 0.12) -> None:
     """x = m - d + 1 on a log axis, labelled with m: the widths just above d, where the change
     happens, get as much room as the decades above them."""
     from matplotlib.ticker import FixedLocator, NullFormatter
 
     x = [m - d + 1 for m in widths]
     labelled, last = [], -1.0
-    for v in x:  # label a tick only if it has room (0.12 decades) after the previous label
-        if math.log10(v) - last >= 0.12:
+    for v in x:  # label a tick only if it has room (`room` decades) after the previous label
+        if math.log10(v) - last >= room:
             labelled.append(v)
             last = math.log10(v)
     ax.set_xscale("log")
@@ -100,18 +100,18 @@ def overparam_sweep(sweep_json, square_json, plus_one_json, wide_json, out_pdf, 
         ax.plot(x, frac, style, ms=4, color=colour, label=label)
 
     curve(ax_f, [r["m"] for r in rows], [r["frac_spurious"] for r in rows], [r["spurious_ci95"] for r in rows],
-          "o-", PALETTE[1], f"SGD, $\\eta = {res['scale']:g}/m$, {rows[0]['seeds']} runs per $m$")
+          "o-", PALETTE[1], f"SGD, $\\eta = {res['scale']:g}/m$ ({rows[0]['seeds']} runs per $m$)")
     if theirs:
         curve(ax_f, [c["n"] for c in theirs], [c["frac_spurious"] for c in theirs],
               [c["spurious_ci95"] for c in theirs], "s--", PALETTE[0],
-              f"gradient descent, Safran & Shamir's protocol, {theirs[0]['runs']} runs")
+              f"GD, Safran & Shamir's protocol ({theirs[0]['runs']} runs)")
         reported = [(c["n"], c["reported_pct"] / 100) for c in theirs if c["reported_pct"] is not None]
         if reported:
             n, frac = np.asarray(reported, dtype=float).T
-            ax_f.plot(n - d + 1, frac, "x", ms=6, mew=1.3, color="black", label="as reported by Safran & Shamir")
+            ax_f.plot(n - d + 1, frac, "x", ms=6, mew=1.3, color="black", label="Safran & Shamir, as reported")
     ax_f.set(ylim=(-0.03, 1.03), ylabel="share of runs at a spurious minimum",
              title=f"(a) spurious local minima, $d = {d}$ targets (bands: 95% intervals)")
-    ax_f.legend(frameon=False, fontsize=6.5, loc="upper right")
+    ax_f.legend(frameon=False, fontsize=6.5, loc="upper right", bbox_to_anchor=(1.0, 0.92))
 
     reached = [(r["m"] - d + 1, r["median_steps_to_tol"]) for r in rows if r["median_steps_to_tol"] is not None]
     if reached:
@@ -124,7 +124,7 @@ def overparam_sweep(sweep_json, square_json, plus_one_json, wide_json, out_pdf, 
     ax_t.set(ylim=(0, 1.15 * cfg["sweep_steps"]), ylabel="SGD iterations",
              title=f"(b) iterations until $f < {cfg['loss_tol']:g}$")
     ax_t.legend(frameon=False, fontsize=6.5, loc="lower right")
-    for ax in (ax_f, ax_t):
-        _width_axis(ax, widths, d)
+    for ax, room in ((ax_f, 0.12), (ax_t, 0.2)):
+        _width_axis(ax, widths, d, room)
         ax.set_xlim(0.8, (max(widths) - d + 1) * 1.25)
     save(fig, out_pdf, task=task, config_hash=config_hash)
