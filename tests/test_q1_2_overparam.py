@@ -374,7 +374,8 @@ def sweep_width(m, seeds, spurious, steps_to, loss_median, near_saddle=0, moving
 
 def cell(k, n, spurious, reported, runs=200, eig=0.03, F=0.025):
     lo, hi = ends.wilson(spurious, runs)
-    return {"k": k, "n": n, "runs": runs, "n_spurious": spurious, "n_unresolved": 0, "n_degenerate": 0,
+    return {"k": k, "n": n, "runs": runs, "n_spurious": spurious, "n_global": runs - spurious, "n_unresolved": 0,
+            "n_degenerate": 0,
             "n_lbfgs": 0, "frac_spurious": spurious / runs, "spurious_ci95": [lo, hi],
             "reported_pct": reported, "reported_text": None if reported is None else f"{reported:g}",
             "agrees": None if reported is None else lo <= reported / 100 <= hi, "their_step_diverged": False,

@@ -257,11 +257,11 @@ def _(compare, **_):
 
 
 @CLAIMS.claim("summary", if_false="alternative",
-              holds=lambda spurious_at_d, seeds, clean_from, d, mild, fastest, widest, widest_reached, factor, outside:
-              2 * spurious_at_d > seeds and clean_from <= d * (1 + mild)
+              holds=lambda spurious_at_d, seeds, clean_from, d, mild, not_global, fastest, widest, widest_reached,
+              factor, outside: 2 * spurious_at_d > seeds and clean_from <= d * (1 + mild) and not_global == 0
               and (not widest_reached or widest >= factor * fastest) and outside == 0,
-              says="under both protocols: most runs spurious at m = d, none from a mildly larger m on, the "
-                   "widest m slower than the fastest (wide_is_slower), and the protocols agree")
+              says="under both protocols: most runs spurious at m = d, every run global from a mildly larger m "
+                   "on, the widest m slower than the fastest (wide_is_slower), and the protocols agree")
 def _(sweep, square, plus_one, wide, **_):
     d = sweep.settings.d
     at_d = width(sweep.widths, d)
@@ -270,5 +270,9 @@ def _(sweep, square, plus_one, wide, **_):
     return {"spurious_at_d": at_d.n_spurious if at_d is not None else None,
             "seeds": at_d.seeds if at_d is not None else None,
             "clean_from": sweep.clean_from_m, "d": d, "mild": MILD, **slowdown(sweep),
+            # runs not at a global minimum from clean_from on (saddles, unresolved), in both protocols
+            "not_global": None if sweep.clean_from_m is None else
+            sum(r.seeds - r.n_global for r in sweep.widths if r.m >= sweep.clean_from_m)
+            + sum(c.runs - c.n_global for c in cells(square, plus_one, wide) if c.k == d and c.n >= sweep.clean_from_m),
             "outside": sum(not r.spurious_ci95[0] <= c.frac_spurious <= r.spurious_ci95[1] for r, c in both)
             if both else None}
