@@ -332,6 +332,8 @@ def test_calibration_refuses_a_grid_without_a_stable_step():
     ("sweep_seeds", "0", "sweep_seeds"),
     ("batch", "0", "batch"),
     ("loss_tol", "-1e-3", "loss_tol"),
+    ("compare_m", "[20, 23]", "compare_m holds 23"),
+    ("check_cell", "[19, 25]", "check_cell"),
 ])
 def test_bad_values_are_refused(tmp_path, key, value, message):
     text = Path("hw4.toml").read_text()
@@ -407,7 +409,9 @@ def world() -> dict:
             {"m": 20, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(31, 1, 0)},
             {"m": 21, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(23, 6, 3)}]},
         "check": {"settings": cfg, "widths": [{"m": 20, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)},
-                                             {"m": 21, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)}]},
+                                             {"m": 21, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)}],
+                  "newton": {"k": 19, "n": 20, "table": "plus_one", "handed": 110, "converged": 110, "close": 110,
+                             "max_distance": 3e-7, "gd_steps_max": 40000}},
         "square": {"settings": cfg, "cells": [cell(6, 6, 0, 0.3), cell(10, 10, 72, 34.6, eig=0.031, F=0.020),
                                               cell(20, 20, 186, 94.0, eig=0.037, F=0.033)]},
         "plus_one": {"settings": cfg, "cells": [cell(19, 20, 110, 49.1, eig=0.0075)]},
@@ -439,6 +443,8 @@ COUNTERFACTUALS = {
                                         "No end point above the threshold had a vanishing unit"),
     Q + "continuation_agrees": Counterfactual(lambda w: w["check"]["widths"][1]["lbfgs_vs_gd"].update(agree=30),
                                               "gets the same label both ways"),
+    Q + "newton_handover_agrees": Counterfactual(lambda w: w["check"]["newton"].update(close=109),
+                                                 "The handover changes nothing"),
     Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
                                                 "Most runs flatten for good"),
     Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),

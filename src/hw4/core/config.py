@@ -137,8 +137,21 @@ class Overparam:
     # the same initialisations under the other protocol's optimiser (what makes the numbers differ)
     compare_m: list[int] = at_least(1)  # widths of the sweep rerun with plain gradient descent
     compare_gd_steps: int = at_least(1)
+    check_cell: list[int] = at_least(1)  # (k, n): Safran & Shamir's cell whose Newton handovers are checked
+    check_distance: float = positive()   # plain gradient descent ends "at the same point" within this (max |w_ij|)
     cpu_threads: int = at_least(1)     # torch CPU threads while this experiment runs
     seed: int = at_least(0)
+
+    def __post_init__(self):
+        extra = sorted(set(self.compare_m) - set(self.sweep_m))
+        if extra:
+            raise ConfigError(f"overparam.compare_m holds {extra[0]}, which is not in overparam.sweep_m; "
+                              f"the comparison reruns the sweep's own initialisations")
+        cells = ({(k, k) for k in self.ss_square_k} | {(k, k + 1) for k in self.ss_plus_one_k}
+                 | {(self.d, n) for n in self.ss_wide_n})
+        if len(self.check_cell) != 2 or tuple(self.check_cell) not in cells:
+            raise ConfigError(f"overparam.check_cell = {self.check_cell} is not [k, n] of a cell of Safran & "
+                              f"Shamir's tables (ss_square_k, ss_plus_one_k, ss_wide_n); pick one of their cells")
 
 
 @dataclass(frozen=True)

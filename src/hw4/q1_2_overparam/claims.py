@@ -83,6 +83,17 @@ def _(check, **_):
     return {"agree": sum(r.lbfgs_vs_gd.agree for r in check.widths), "runs": sum(r.seeds for r in check.widths)}
 
 
+@CLAIMS.claim("newton_handover_agrees", if_false="alternative",
+              holds=lambda close, converged, handed: handed > 0 and close == handed and converged == handed,
+              says="in the checked cell of Safran & Shamir's protocol, plain gradient descent from every point "
+                   "where a run was handed to Newton's method reaches grad_tol at the minimum Newton's method found "
+                   "(within check_distance)")
+def _(check, **_):
+    r = check.newton
+    return {"close": r.close, "converged": r.converged, "handed": r.handed, "max_distance": r.max_distance,
+            "tol": check.settings.check_distance}
+
+
 # ----------------------------------------------------------------------------- m = d
 
 @CLAIMS.claim("small_mostly_spurious", if_false="alternative", holds=lambda spurious, seeds: 2 * spurious > seeds,

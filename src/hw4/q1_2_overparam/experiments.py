@@ -202,9 +202,6 @@ def run_compare(section, out_dir) -> None:
     t0 = time.perf_counter()
     with cpu_threads(section.cpu_threads):
         for m in section.compare_m:
-            if m not in sgd:
-                raise Hw4Error(f"overparam: compare_m holds m = {m}, which is not in sweep_m; "
-                               f"the comparison reruns the sweep's initialisations")
             W0 = init(section.sweep_seeds, m, section.d, generator(section.seed, m, SWEEP))
             rng = generator(section.seed, m, SWEEP + CURVATURE + 1)
             ours = _gd_from(W0, scale / m, section, rng)
@@ -220,11 +217,16 @@ def run_compare(section, out_dir) -> None:
                 section)
 
 
-def run_check(section, out_dir) -> None:
-    """Edge: does the L-BFGS continuation change where an SGD run ends? From the SGD end points at
-    the widths compare_m, plain gradient descent at the SGD's step (up to compare_gd_steps, then
-    Newton in the bowl of a minimum) against the sweep's labels; check.json, one record per width."""
+def run_check(section, out_dir, table: str) -> None:
+    """Edge: does the way a run is finished change where it ends? (1) From the SGD end points at the
+    widths compare_m, plain gradient descent at the SGD's step (up to compare_gd_steps, then
+    Newton in the bowl of a minimum) against the sweep's L-BFGS labels. (2) In Safran & Shamir's
+    cell check_cell, from every point where gradient descent handed a run to Newton's method,
+    plain gradient descent with their step, on until |grad f| <= grad_tol: does it end at the
+    point Newton's method found (within check_distance)? The cell's results are in
+    safran_<table>. check.json: one record per width, and the cell's record."""
     from hw4.core.store import load_torch
+    from hw4.q1_2_overparam.settle import descend
 
     out_dir = Path(out_dir)
     scale = load_json(out_dir / "lr.json")["scale"]
@@ -237,4 +239,15 @@ def run_check(section, out_dir) -> None:
             gd = _gd_from(ends[m], scale / m, section, generator(section.seed, m, SWEEP + CURVATURE + 2))
             rows.append({"m": m, "seeds": len(gd["status"]), "gd": gd,
                          "lbfgs_vs_gd": _paired(sgd[m]["status"], gd["status"])})
-    save_result(out_dir / "check.json", {"widths": rows, "seconds": time.perf_counter() - t0}, section)
+        k, n = section.check_cell
+        cell = next(c for c in load_torch(out_dir / f"safran_{table}_weights.pt") if (c["k"], c["n"]) == (k, n))
+        handed = ~torch.isnan(cell["W_handed"]).flatten(1).any(1)
+        plain = descend(cell["W_handed"][handed], cell["step"] / 2, section.compare_gd_steps, section, handover=False)
+        distance = (plain["W"] - cell["W"][handed]).flatten(1).abs().amax(1)
+        converged = [s is not None for s in plain["left_at"]]
+        newton = {"k": k, "n": n, "table": table, "handed": int(handed.sum()), "converged": sum(converged),
+                  "close": int((distance <= section.check_distance).sum()),
+                  "max_distance": distance.max().item() if handed.any() else None,
+                  "gd_steps_max": max((s for s in plain["left_at"] if s is not None), default=None)}
+    save_result(out_dir / "check.json", {"widths": rows, "newton": newton, "seconds": time.perf_counter() - t0},
+                section)

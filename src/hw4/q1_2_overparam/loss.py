@@ -121,54 +121,73 @@ def _alpha_beta(cos: torch.Tensor):
 
 
 def _second_order_terms(W: torch.Tensor):
+    """What every second derivative at W needs: norms, unit rows, the angles' pi - t between units,
+    alpha +- beta between units (a_p, a_m, zero on the diagonal) and between units and targets
+    (t_p, t_m), and sum over the other units of |w_l| sin t_il minus the same over the targets."""
     norms, unit, ((cos_ww, sin_ww, th_ww), (cos_wt, sin_wt, _)) = _angles(W)
     eye = torch.eye(W.shape[-2], dtype=torch.bool, device=W.device)
     a_ww, b_ww = (x.masked_fill(eye, 0.0) for x in _alpha_beta(cos_ww))
     a_wt, b_wt = _alpha_beta(cos_wt)
-    # sum over the other units of |w_l| sin t_il, minus the same over the targets (|e_j| = 1)
     sin_sum = torch.bmm(sin_ww, norms[..., None]) - sin_wt.sum(-1, keepdim=True)   # (S, m, 1)
-    return norms, unit, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum
+    return norms, unit, math.pi - th_ww, a_ww + b_ww, a_ww - b_ww, a_wt + b_wt, a_wt - b_wt, sin_sum
+
+
+def hessian_operator(W: torch.Tensor):
+    """V -> (Hessian of f at W) V for V shaped like W, without forming the Hessian: the terms that
+    depend on W alone are computed once, each product then costs a few O(m^2 d) passes (Lanczos
+    applies it hundreds of times at one W). Units must be non-zero (f is not differentiable where
+    a unit vanishes).
+
+    With alpha +- beta written a_p, a_m, the block (i, l != i) is
+    ((pi - t) I + a_m (u_i u_i^T + u_l u_l^T) + a_p (u_i u_l^T + u_l u_i^T)) / pi and the block (i, i)
+    is I + (sin_sum (I - 2 u_i u_i^T) + sum_l |w_l| (a_p (u_i u_i^T + u_l u_l^T) + a_m (u_i u_l^T +
+    u_l u_i^T)) - (the same over the targets e_j, |e_j| = 1)) / (pi |w_i|).
+    """
+    norms, U, pi_minus, a_p, a_m, t_p, t_m, sin_sum = _second_order_terms(W)
+    r_p, r_m = a_p * norms[:, None, :], a_m * norms[:, None, :]
+    r_p_sum, r_m_U = r_p.sum(-1, keepdim=True), torch.bmm(r_m, U)
+    t_p_sum = t_p.sum(-1, keepdim=True)
+    scale = 1 / (math.pi * norms[..., None])
+
+    def apply(V: torch.Tensor) -> torch.Tensor:
+        A = torch.bmm(U, V.transpose(-1, -2))          # A[i, l] = <u_i, v_l>
+        At = A.transpose(-1, -2)                       # At[i, l] = <u_l, v_i>
+        B = (U * V).sum(-1, keepdim=True)              # B[i] = <u_i, v_i>
+        cross = (torch.bmm(pi_minus, V) - math.pi * V + torch.bmm(a_p * A, U) + torch.bmm(a_m, B * U)
+                 + U * ((a_m * A).sum(-1, keepdim=True) + torch.bmm(a_p, B)))
+        students = U * (B * r_p_sum + (r_m * At).sum(-1, keepdim=True)) + B * r_m_U + torch.bmm(r_p * At, U)
+        targets = U * (B * t_p_sum + (t_m * V).sum(-1, keepdim=True)) + B * t_m + t_p * V
+        return V + cross / math.pi + (sin_sum * (V - 2 * U * B) + students - targets) * scale
+
+    return apply
 
 
 def hvp(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
-    """The Hessian of f at W applied to V, both (S, m, d), without forming the Hessian:
-    O(m^2 d) per seed, like the gradient. Units must be non-zero (f is not differentiable
-    where a unit vanishes)."""
-    norms, U, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum = _second_order_terms(W)
-    A = torch.bmm(U, V.transpose(-1, -2))              # A[i, l] = <u_i, v_l>
-    B = (U * V).sum(-1)                                # B[i] = <u_i, v_i>
-    # blocks i != l: (pi - t) v_l + sin t R v_l, with (u_i +- u_l) . v_l = A[i, l] +- B[l]
-    plus, minus = A + B[:, None, :], A - B[:, None, :]
-    cross = (torch.bmm(math.pi - th_ww, V) - math.pi * V
-             + U * (a_ww * plus - b_ww * minus).sum(-1, keepdim=True) + torch.bmm(a_ww * plus + b_ww * minus, U))
-    # blocks i = i: the students' and the targets' terms, with (u_i +- u_l) . v_i = B[i] +- A[l, i]
-    r = norms[:, None, :]
-    plus, minus = B[..., None] + A.transpose(-1, -2), B[..., None] - A.transpose(-1, -2)
-    students = (U * (r * (a_ww * plus + b_ww * minus)).sum(-1, keepdim=True)
-                + torch.bmm(r * (a_ww * plus - b_ww * minus), U))
-    plus, minus = B[..., None] + V, B[..., None] - V   # (u_i +- e_j) . v_i = B[i] +- V[i, j]
-    targets = U * (a_wt * plus + b_wt * minus).sum(-1, keepdim=True) + (a_wt * plus - b_wt * minus)
-    own = sin_sum * (V - 2 * U * B[..., None]) + students - targets
-    return V + cross / math.pi + own / (math.pi * norms[..., None])
+    """The Hessian of f at W applied to V, both (S, m, d) (see `hessian_operator`)."""
+    return hessian_operator(W)(V)
 
 
 def hessian(W: torch.Tensor) -> torch.Tensor:
-    """The Hessian of f at each W, shape (S, m d, m d), assembled from the same formulas as `hvp`:
+    """The Hessian of f at each W, shape (S, m d, m d), from the block formulas of
+    `hessian_operator`, built in place in the (unit, coordinate, unit, coordinate) layout:
     O(m^2 d^2) per seed, for the small widths where a dense matrix is cheap."""
     S, m, d = W.shape
-    norms, U, th_ww, a_ww, b_ww, a_wt, b_wt, sin_sum = _second_order_terms(W)
+    norms, U, pi_minus, a_p, a_m, t_p, t_m, sin_sum = _second_order_terms(W)
     I = torch.eye(d, dtype=W.dtype, device=W.device)
-    P, M = U[:, :, None] + U[:, None], U[:, :, None] - U[:, None]        # (S, m, m, d)
-    outer = lambda c, X: c[..., None, None] * X[..., :, None] * X[..., None, :]
-    H = ((math.pi - th_ww)[..., None, None] * I + outer(a_ww, P) - outer(b_ww, M)) / math.pi
-    # diagonal blocks: I + (sin_sum (I - 2 u u^T) + sum_l |w_l| (a P P^T + b M M^T) - targets) / (pi |w|)
-    r = norms[:, None, :]
-    students = outer(r * a_ww, P).sum(2) + outer(r * b_ww, M).sum(2)     # (S, m, d, d)
-    Pt, Mt = U[:, :, None] + I, U[:, :, None] - I                         # (S, m, d, d): u_i +- e_j
-    targets = outer(a_wt, Pt).sum(2) + outer(b_wt, Mt).sum(2)
-    uu = U[..., :, None] * U[..., None, :]
+    uu = U[..., :, None] * U[..., None, :]                                   # (S, m, d, d)
+    pair = lambda c: (c / math.pi)[:, :, None, :, None]                      # (S, m, 1, m, 1)
+    H = pair(pi_minus) * I[None, None, :, None, :]                           # (S, m, d, m, d)
+    H.addcmul_(pair(a_m), uu[:, :, :, None, :])                              # a_m u_i u_i^T
+    H.addcmul_(pair(a_m), uu.permute(0, 2, 1, 3)[:, None])                   # a_m u_l u_l^T
+    H.addcmul_(pair(a_p) * U[:, :, :, None, None], U[:, None, None, :, :])   # a_p u_i u_l^T
+    H.addcmul_(pair(a_p) * U.transpose(1, 2)[:, None, :, :, None], U[:, :, None, None, :])  # a_p u_l u_i^T
+    r_p = a_p * norms[:, None, :]
+    r_m_U = torch.bmm(a_m * norms[:, None, :], U)
+    students = (r_p.sum(-1)[..., None, None] * uu + torch.bmm(r_p, uu.reshape(S, m, d * d)).reshape(S, m, d, d)
+                + U[..., :, None] * r_m_U[..., None, :] + r_m_U[..., :, None] * U[..., None, :])
+    targets = (t_p.sum(-1)[..., None, None] * uu + torch.diag_embed(t_p)
+               + U[..., :, None] * t_m[..., None, :] + t_m[..., :, None] * U[..., None, :])
     own = sin_sum[..., None] * (I - 2 * uu) + students - targets
     diag = I + own / (math.pi * norms[..., None, None])
-    idx = torch.arange(m, device=W.device)
-    H[:, idx, idx] = diag
-    return H.permute(0, 1, 3, 2, 4).reshape(S, m * d, m * d)
+    torch.diagonal(H, dim1=1, dim2=3).copy_(diag.permute(0, 2, 3, 1))
+    return H.reshape(S, m * d, m * d)

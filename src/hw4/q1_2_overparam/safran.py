@@ -102,7 +102,7 @@ def run_cell(k: int, n: int, section, init_rng: torch.Generator, eig_rng: torch.
             "gd_steps_max": max(decided) if decided else None,
             "seconds": time.perf_counter() - t0,
         },
-        "W": run["W"], "status": status,
+        "W": run["W"], "status": status, "handed": run["handed"],
     }
 
 
@@ -124,7 +124,8 @@ def run_table(section, out_dir, table: str) -> None:
             out = run_cell(k, n, section, generator(section.seed, k, n, SAFRAN),
                            generator(section.seed, k, n, SAFRAN + 1))
             cells.append({**out["record"], "agrees": agrees(out["record"])})
-            weights.append({"k": k, "n": n, "W": out["W"], "status": out["status"]})
+            weights.append({"k": k, "n": n, "W": out["W"], "status": out["status"], "W_handed": out["handed"],
+                            "step": out["record"]["step"]})
     save_torch(out_dir / f"safran_{table}_weights.pt", weights)
     save_result(out_dir / f"safran_{table}.json", {"table": table, "cells": cells,
                                                    "seconds": time.perf_counter() - t0}, section)

@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from hw4.q1_2_overparam.loss import exact_grad, hessian, hvp, loss_and_grad, target_energy
+from hw4.q1_2_overparam.loss import exact_grad, hessian, hessian_operator, loss_and_grad, target_energy
 
 
 def _norm(X: torch.Tensor) -> torch.Tensor:
@@ -88,17 +88,21 @@ def newton(W: torch.Tensor, grad_tol: float, steps: int) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- gradient descent
 
-def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 50) -> dict:
+def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 50, handover: bool = True) -> dict:
     """Plain gradient descent W <- W - lr grad f on the exact loss, run by run until it is decided.
 
     Every `check_every` steps, a run leaves when f < loss_tol (it reached a global minimum), or
     when |grad f| < newton_grad, its Hessian is positive definite (m d <= dense_max), the
     Newton step is shorter than newton_radius and Newton's method then lands on a minimum
     (|grad f| <= grad_tol, Hessian still positive definite): it was inside the quadratic bowl of
-    that minimum, which gradient descent would also reach, only slowly. A run whose loss becomes non-finite or rises above its start leaves as 'diverged' (the
-    step is too large for it). Runs still undecided after `steps` steps are returned as they are.
+    that minimum, which gradient descent would also reach, only slowly. With handover=False
+    there is no Newton's method: a run leaves once |grad f| <= grad_tol (plain gradient descent to
+    the end, to check that the handover changes nothing). A run whose loss becomes non-finite or
+    rises above its start leaves as 'diverged' (the step is too large for it). Runs still
+    undecided after `steps` steps are returned as they are.
 
-    Returns the final W, the step at which each run left (None: not decided) and how.
+    Returns the final W, the step at which each run left (None: not decided), how, and the point
+    where each run was handed to Newton's method (NaN for the others).
     """
     W = W.clone()
     S, m, d = W.shape
@@ -110,16 +114,17 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
     # a run is tested for the handover again only once its gradient norm has halved since its
     # last failed test, so that a run resting near a saddle is not tested at every check
     retest_below = torch.full((S,), section.newton_grad, dtype=W.dtype)
+    handed = torch.full_like(W, math.nan)
     for step in range(steps + 1):
         w = W[active]
         if step % check_every == 0 or step == steps:
             f, g = loss_and_grad(w)
             diverged = ~torch.isfinite(f) | (f > start[active])
-            done = (f < section.loss_tol) & ~diverged
-            newton_ok = torch.zeros_like(done)
             gn = _norm(g)
+            done = ((f < section.loss_tol) | (not handover and gn <= section.grad_tol)) & ~diverged
+            newton_ok = torch.zeros_like(done)
             near = ~done & ~diverged & (gn < retest_below[active])
-            if dense and near.any():
+            if handover and dense and near.any():
                 idx = near.nonzero()[:, 0]
                 retest_below[active[idx]] = gn[idx] / 2
                 nstep, pd = newton_step(w[idx])
@@ -131,6 +136,7 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
                     landed = newton(w[idx], section.grad_tol, section.newton_steps)
                     ok = (_norm(loss_and_grad(landed)[1]) <= section.grad_tol) & newton_step(landed)[1]
                     W[active[idx[ok]]] = landed[ok]
+                    handed[active[idx[ok]]] = w[idx[ok]]
                     newton_ok[idx[ok]] = True
             for i, run in enumerate(active.tolist()):
                 if done[i] or newton_ok[i] or diverged[i]:
@@ -143,7 +149,7 @@ def descend(W: torch.Tensor, lr: float, steps: int, section, check_every: int = 
         else:
             g = exact_grad(w)
         W[active] = w - lr * g
-    return {"W": W, "left_at": left_at, "how": how}
+    return {"W": W, "left_at": left_at, "how": how, "handed": handed}
 
 
 # ----------------------------------------------------------------------------- L-BFGS
@@ -223,8 +229,9 @@ def lanczos_smallest(W: torch.Tensor, iters: int, tol: float, generator: torch.G
     resid = torch.full((S,), math.inf, dtype=W.dtype)
     done = torch.zeros(S, dtype=torch.bool)
     steps = min(iters, n)
+    apply = hessian_operator(W)
     for j in range(steps):
-        v = hvp(W, Q[-1].view(S, m, d)).reshape(S, n)
+        v = apply(Q[-1].view(S, m, d)).reshape(S, n)
         alphas.append((v * Q[-1]).sum(1))
         basis = torch.stack(Q, 1)                                   # (S, j + 1, n)
         for _ in range(2):                                          # twice is enough
@@ -287,7 +294,7 @@ def settle(W: torch.Tensor, lr: float, gd_steps: int, section) -> dict:
     """
     S, m, d = W.shape
     out = descend(W, lr, gd_steps, section) if gd_steps > 0 else {
-        "W": W.clone(), "left_at": [None] * S, "how": [None] * S}
+        "W": W.clone(), "left_at": [None] * S, "how": [None] * S, "handed": torch.full_like(W, math.nan)}
     W, how = out["W"], list(out["how"])
     diverged = torch.tensor([h == "diverged" for h in how], dtype=torch.bool)
     lbfgs_iters = [0] * S
@@ -304,4 +311,4 @@ def settle(W: torch.Tensor, lr: float, gd_steps: int, section) -> dict:
         for i in short.nonzero()[:, 0].tolist():
             how[i] = f"{how[i]}+newton"
     return {"W": W, "how": how, "gd_steps": out["left_at"], "lbfgs_iters": lbfgs_iters,
-            "diverged": int(diverged.sum())}
+            "diverged": int(diverged.sum()), "handed": out["handed"]}

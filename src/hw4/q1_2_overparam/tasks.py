@@ -9,6 +9,14 @@ QUESTION = "q1_2_overparam"
 EXPERIMENTS = "hw4.q1_2_overparam.experiments"
 
 
+def check_table(cfg) -> str:
+    """Which of Safran & Shamir's tables holds the cell check_cell (the config made sure one does)."""
+    k, n = cfg.check_cell
+    if n == k and k in cfg.ss_square_k:
+        return "square"
+    return "plus_one" if n == k + 1 and k in cfg.ss_plus_one_k else "wide"
+
+
 def tasks(b: Build):
     out = b.out(QUESTION)
     lr, settings, sweep = out / "lr.json", out / "settings.json", out / "sweep.json"
@@ -27,9 +35,11 @@ def tasks(b: Build):
     yield b.task(QUESTION, "compare", f"{EXPERIMENTS}:run_compare", cfg, out,
                  targets=[compare], file_dep=[lr, sweep], settings=section,
                  doc=f"the sweep's initialisations by gradient descent, our step and theirs -> {compare}")
-    yield b.task(QUESTION, "check", f"{EXPERIMENTS}:run_check", cfg, out,
-                 targets=[check], file_dep=[lr, sweep, out / "sweep_weights.pt"], settings=section,
-                 doc=f"the SGD end points continued by gradient descent instead of L-BFGS -> {check}")
+    table = check_table(cfg)
+    yield b.task(QUESTION, "check", f"{EXPERIMENTS}:run_check", cfg, out, table,
+                 targets=[check], file_dep=[lr, sweep, out / "sweep_weights.pt", safran[table],
+                                            out / f"safran_{table}_weights.pt"], settings=section,
+                 doc=f"the end points finished by plain gradient descent instead of L-BFGS or Newton -> {check}")
     for table, path in safran.items():
         yield b.task(QUESTION, f"safran_{table}", "hw4.q1_2_overparam.safran:run_table", cfg, out, table,
                      targets=[path, out / f"safran_{table}_weights.pt"], settings=section,
