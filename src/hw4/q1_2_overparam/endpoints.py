@@ -18,9 +18,10 @@ The certificate, at the end point W of a run continued on the exact loss (settle
   differentiable there (the kernel's angular part is (pi - t) cos t + sin t = pi - pi t^2 / 2
   + t^3 / 3 + ..., smooth to second order at t = 0), so a negative eigenvalue still proves a
   saddle, but a positive definite Hessian is impossible: such a point is never called spurious.
-Apart from these, f has no continuous symmetry (the targets are fixed axes and the output weights
-are fixed at 1), so a strict local minimum has a positive definite Hessian on the whole space and
-no flat subspace needs to be removed.
+Apart from these, nothing forces a flat direction: f has no continuous symmetry (the targets are
+fixed axes and the output weights are fixed at 1), so the certificate asks for a Hessian positive
+definite on the whole space, with no subspace removed; a minimum whose Hessian happened to be
+singular would stay unresolved.
 """
 from __future__ import annotations
 
