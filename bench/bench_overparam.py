@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from hw4.core import config  # noqa: E402
-from hw4.q1_2_overparam import experiments, loss, safran, sgd  # noqa: E402
+from hw4.q1_2_overparam import experiments, loss, safran, sgd, tasks  # noqa: E402
 from peak import matmul_peak  # noqa: E402  (bench/peak.py, beside this script)
 
 D, BATCH, LR = 20, 64, 1e-3
@@ -104,8 +104,8 @@ def full_run() -> dict:
     section = config.load(config.CONFIG_FILE, "full").overparam
     parts = [("calibrate", experiments.run_calibration, ()), ("settings", experiments.run_settings, ()),
              ("sweep", experiments.run_sweep, ()), ("compare", experiments.run_compare, ()),
-             ("check", experiments.run_check, ()),
-             *((f"safran_{t}", safran.run_table, (t,)) for t in ("square", "plus_one", "wide"))]
+             *((f"safran_{t}", safran.run_table, (t,)) for t in ("square", "plus_one", "wide")),
+             ("check", experiments.run_check, (tasks.check_table(section),))]
     times = {}
     with tempfile.TemporaryDirectory() as out:
         for name, part, extra in parts:
