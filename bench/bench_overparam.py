@@ -1,10 +1,14 @@
-"""Q1.2 speed: the batched SGD trainer against a straightforward per-seed autograd loop.
+"""Q1.2 speed: each kernel against a straightforward baseline, side by side in one process.
 
-Both sides run the same mathematics (mini-batch SGD on mean_b (h(W, x_b) - y(x_b))^2, float32)
-in the same process, side by side. The achieved GFLOP/s of the batched step (its two matrix
-products) is set against this machine's float32 matmul peak, measured here on 2048 x 2048.
-Then, unless --no-full-run, the whole full-profile Q1.2 (calibration, the two settings, the
-sweep over m) runs into a temporary folder and its wall time is printed.
+- SGD: the batched hand-written step against a per-seed autograd loop (float32).
+- The continuation and certificate (float64, exact loss): gradient descent on the closed form
+  batched over runs against one run at a time; the analytic Hessian-vector product against a
+  finite difference of two exact gradients; the analytic dense Hessian against central
+  differences of the gradient (what a Newton step and the dense eigenvalues need).
+The achieved GFLOP/s of each kernel's matrix products is set against this machine's float32
+matmul peak (bench/peak.py; float64 peaks are about half). Then, unless --no-full-run, every
+full-profile Q1.2 task runs into a temporary folder, one after the other on one thread, and
+its CPU time (robust to other tenants) and wall time are printed.
 
     python bench/bench_overparam.py [--no-full-run] [--threads N]
 """
@@ -20,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from hw4.core import config  # noqa: E402
-from hw4.q1_2_overparam import experiments, sgd  # noqa: E402
+from hw4.q1_2_overparam import experiments, loss, safran, sgd, tasks  # noqa: E402
 from peak import matmul_peak  # noqa: E402  (bench/peak.py, beside this script)
 
 D, BATCH, LR = 20, 64, 1e-3
@@ -68,15 +72,46 @@ def compare(seeds: int, m: int) -> dict:
             "ratio": t_base / t_ours, "gflops": flops / t_ours / 1e9}
 
 
+def compare_exact(runs: int, m: int, d: int) -> list[dict]:
+    """The continuation's kernels at one shape (float64): rows of (kernel, baseline, ours, flops)."""
+    W = sgd.init(runs, m, d, torch.Generator().manual_seed(0))
+    V = torch.randn(W.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    rows = []
+    t_loop = best_time(lambda: [loss.exact_grad(W[i:i + 1]) for i in range(runs)], 1, rounds=3)
+    t_batch = best_time(lambda: loss.exact_grad(W), 5, rounds=3)
+    rows.append(("gradient step", "one run at a time", t_loop, t_batch, 4 * runs * m * m * d))
+    h = 1e-6
+    fd = lambda: (loss.exact_grad(W + h * V) - loss.exact_grad(W - h * V)) / (2 * h)
+    apply = loss.hessian_operator(W)  # as Lanczos uses it: the terms of W once, then many products
+    t_fd, t_hvp = best_time(fd, 5, rounds=3), best_time(lambda: apply(V), 5, rounds=3)
+    rows.append(("Hessian-vector product", "finite difference", t_fd, t_hvp, 10 * runs * m * m * d))
+    if m * d <= 600:
+        n = m * d
+
+        def dense_fd():
+            for i in range(runs):
+                step = torch.eye(n, dtype=torch.float64).reshape(n, m, d) * 1e-5
+                loss.exact_grad(W[i] + step) - loss.exact_grad(W[i] - step)
+        t_dfd = best_time(dense_fd, 1, rounds=1)
+        t_dense = best_time(lambda: torch.linalg.cholesky_ex(loss.hessian(W)), 1, rounds=3)
+        rows.append(("dense Hessian + Cholesky", "finite differences", t_dfd, t_dense,
+                     runs * (6 * m * m * d * d + n ** 3 / 3)))
+    return rows
+
+
 def full_run() -> dict:
-    """The full profile's Q1.2, timed per part, into a throwaway folder."""
+    """Every full-profile Q1.2 task, into a throwaway folder, one after the other: (cpu, wall) seconds."""
     section = config.load(config.CONFIG_FILE, "full").overparam
+    parts = [("calibrate", experiments.run_calibration, ()), ("settings", experiments.run_settings, ()),
+             ("sweep", experiments.run_sweep, ()), ("compare", experiments.run_compare, ()),
+             *((f"safran_{t}", safran.run_table, (t,)) for t in ("square", "plus_one", "wide")),
+             ("check", experiments.run_check, (tasks.check_table(section),))]
     times = {}
     with tempfile.TemporaryDirectory() as out:
-        for part in (experiments.run_calibration, experiments.run_settings, experiments.run_sweep):
-            start = time.perf_counter()
-            part(section, out)
-            times[part.__name__] = time.perf_counter() - start
+        for name, part, extra in parts:
+            cpu, wall = time.process_time(), time.perf_counter()
+            part(section, out, *extra)
+            times[name] = (time.process_time() - cpu, time.perf_counter() - wall)
     return times
 
 
@@ -107,12 +142,20 @@ def main() -> None:
         gflops = sum(r["gflops"] * r["ours_ms"] for r in rows) / ours
         print(f"{name + ', all widths:':>24} {base:>7.3f} ms {ours:>7.3f} ms {base / ours:>5.1f}x"
               f" {gflops:>8.2f} {100 * gflops / peak:>6.1f}%")
+    print("the continuation and certificate, float64 (time per call; GFLOP/s of the matrix products):")
+    print(f"{'runs':>5} {'m':>4} {'kernel':<25} {'baseline':<20} {'baseline':>10} {'ours':>10} {'ratio':>6} {'GFLOP/s':>8} {'of peak':>7}")
+    for runs, m in ((section.ss_runs, section.d), (1, max(section.sweep_m))):
+        for kernel, base_name, t_base, t_ours, flops in compare_exact(runs, m, section.d):
+            gflops = flops / t_ours / 1e9
+            print(f"{runs:>5} {m:>4} {kernel:<25} {base_name:<20} {1e3 * t_base:>7.2f} ms {1e3 * t_ours:>7.2f} ms"
+                  f" {t_base / t_ours:>5.1f}x {gflops:>8.2f} {100 * gflops / peak:>6.1f}%")
     if not args.no_full_run:
-        print("full-profile Q1.2 run (calibration + settings + sweep) ...", flush=True)
+        print("full-profile Q1.2, every task one after the other on this thread ...", flush=True)
         times = full_run()
-        for name, seconds in times.items():
-            print(f"  {name:<16} {seconds:7.1f} s")
-        print(f"  {'total':<16} {sum(times.values()):7.1f} s  (budget 600 s)")
+        for name, (cpu, wall) in times.items():
+            print(f"  {name:<18} cpu {cpu:7.1f} s   wall {wall:7.1f} s")
+        cpu, wall = sum(t[0] for t in times.values()), sum(t[1] for t in times.values())
+        print(f"  {'total':<18} cpu {cpu:7.1f} s   wall {wall:7.1f} s  (budget 600 s)")
 
 
 if __name__ == "__main__":

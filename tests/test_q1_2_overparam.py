@@ -10,7 +10,7 @@ from hw4.core import config
 from hw4.core.errors import Hw4Error
 from hw4.q1_2_overparam import endpoints as ends
 from hw4.q1_2_overparam import experiments as exps
-from hw4.q1_2_overparam import loss, sgd
+from hw4.q1_2_overparam import loss, safran, settle, sgd
 
 D = 20
 
@@ -111,16 +111,41 @@ def test_sgd_step_is_the_minibatch_gradient():
         assert torch.allclose(Wt[s].T, W[s] - lr * w.grad, rtol=1e-12, atol=1e-12)
 
 
+def fd_hessian(w, h=1e-5):
+    """The Hessian at one W (m, d) by central differences of the exact gradient: an independent check."""
+    m, d = w.shape
+    n = m * d
+    step = torch.eye(n, dtype=torch.float64).reshape(n, m, d) * h
+    H = (loss.exact_grad(w + step) - loss.exact_grad(w - step)).reshape(n, n) / (2 * h)
+    return (H + H.T) / 2
+
+
+@pytest.mark.parametrize("m, d", [(5, 4), (20, 20)])
+def test_analytic_hessian_matches_finite_differences_and_hvp(m, d):
+    W = sgd.init(2, m, d, gen(10))
+    H = loss.hessian(W)
+    assert torch.allclose(H, H.transpose(1, 2), atol=1e-14)
+    assert (H[1] - fd_hessian(W[1])).abs().max() < 1e-8
+    V = torch.randn(2, m, d, generator=gen(11), dtype=torch.float64)
+    assert torch.allclose(loss.hvp(W, V).flatten(1), (H @ V.flatten(1)[..., None])[..., 0], atol=1e-12)
+    f, g = loss.loss_and_grad(W)
+    assert torch.equal(f, loss.exact_loss(W)) and torch.equal(g, loss.exact_grad(W))
+
+
 def test_hessian_at_a_global_minimum_is_positive_definite():
-    H = loss.hessian(torch.eye(6, dtype=torch.float64))
-    assert torch.allclose(H, H.T)
-    assert torch.linalg.eigvalsh(H)[0] > 0.05
-    # and it is the derivative of the exact gradient along a random direction
-    W = sgd.init(1, 6, 6, gen(10))[0]
-    v = torch.randn(6, 6, generator=gen(11), dtype=torch.float64)
-    h = 1e-6
-    directional = (loss.exact_grad((W + h * v)[None]) - loss.exact_grad((W - h * v)[None]))[0] / (2 * h)
-    assert torch.allclose(loss.hessian(W) @ v.flatten(), directional.flatten(), atol=1e-6)
+    assert torch.linalg.eigvalsh(loss.hessian(torch.eye(6, dtype=torch.float64)[None]))[0, 0] > 0.05
+
+
+def test_parallel_units_leave_a_flat_direction():
+    """w_a = 2 u and w_b = u act as one unit 3 u: moving mass between them, (u, -u), is flat."""
+    W = sgd.init(1, 6, 5, gen(12))
+    W[0, 1] = 0.5 * W[0, 0]
+    flat = torch.zeros_like(W)
+    u = W[0, 0] / W[0, 0].norm()
+    flat[0, 0], flat[0, 1] = u, -u
+    assert loss.hvp(W, flat).abs().max() < 1e-12
+    t = torch.tensor([0.0, 0.1, 0.3], dtype=torch.float64)[:, None, None]
+    assert loss.exact_loss(W + t * flat).std() < 1e-13
 
 
 def short_run(seed=0, steps=300):
@@ -147,19 +172,135 @@ def test_learning_rate_schedule():
     assert sgd.lr_at(85, 100, 0.5, 0.3, 1e-3) == pytest.approx(0.5 * 1e-3 ** 0.5)
 
 
-def test_classification_and_coverage():
+def full_section(**changes):
     section = config.load("hw4.toml").overparam
+    return type(section)(**{**config.as_dict(section), **changes})
+
+
+def test_coverage():
+    section = full_section()
     P = torch.eye(D, dtype=torch.float64)[None]
     assert ends.covered_targets(P, section.cover_cos).item() == D
     flipped = P.clone()
     flipped[0, 3] = -flipped[0, 3]
     assert ends.covered_targets(flipped, section.cover_cos).item() == D - 1
-    loss = torch.tensor([1e-6, 0.05, 0.05, 0.05, 0.05, 0.05], dtype=torch.float64)
-    grad = torch.tensor([1e-3, 1e-3, 1e-3, 1.0, 1e-3, 1e-3], dtype=torch.float64)
-    uncovered = torch.tensor([0, 1, 1, 1, 0, 2])
-    min_eig = torch.tensor([0.1, 0.1, -0.1, 0.1, 0.1, math.nan], dtype=torch.float64)
-    assert ends.classify(loss, grad, uncovered, min_eig, section) == [
-        "global", "spurious", "saddle", "unresolved", "unresolved", "spurious"]
+
+
+def test_classification_rule():
+    section = full_section()
+    f = torch.tensor([1e-6, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], dtype=torch.float64)
+    g = torch.tensor([1e-3, 1e-10, 1e-10, 1e-4, 1e-10, 1e-10, 1e-10, 1e-10], dtype=torch.float64)
+    e = torch.tensor([0.1, 0.1, -0.1, 0.1, math.nan, 0.1, 0.1, 1e-9], dtype=torch.float64)
+    err = torch.full_like(e, 1e-12)
+    zero = torch.tensor([False, False, False, False, False, True, False, False])
+    par = torch.tensor([False, False, False, False, False, False, True, False])
+    assert ends.classify(f, g, e, err, zero, par, section) == [
+        "global", "spurious", "saddle", "unresolved",   # gradient not at rest: no certificate
+        "unresolved",                                   # curvature unknown (NaN) certifies nothing
+        "unresolved",                                   # a vanishing unit: f not differentiable
+        "unresolved",                                   # parallel units: never positive definite
+        "unresolved"]                                   # eigenvalue within the margin of 0
+
+
+def symmetric_point(d, a=-0.6, b=0.35):
+    """A critical point of f with W = a I + b (J - I): every unit points away from its own target
+    and leans towards the others. Permuting units and coordinates together leaves f and this W
+    unchanged, so the gradient stays in the span of I and J - I, and a critical point of the
+    two-parameter restriction (found by Newton's method on it) is a critical point of f."""
+    I = torch.eye(d, dtype=torch.float64)
+    basis = [I, torch.ones(d, d, dtype=torch.float64) - I]
+    x = torch.tensor([a, b], dtype=torch.float64)
+    for _ in range(25):
+        W = (x[0] * basis[0] + x[1] * basis[1])[None]
+        g = loss.exact_grad(W)[0]
+        r = torch.stack([(g * B).sum() for B in basis])
+        jac = torch.stack([torch.stack([(loss.hvp(W, C[None])[0] * B).sum() for C in basis]) for B in basis])
+        x = x - torch.linalg.solve(jac, r)
+    return (x[0] * basis[0] + x[1] * basis[1])[None]
+
+
+def test_planted_spurious_minimum_and_saddle_are_certified():
+    """The symmetric point is a spurious local minimum for d = 6 (Safran & Shamir's smallest k)
+    and d = 20, and a saddle for d = 5: certified so, by the dense eigenvalues and by Lanczos."""
+    for d, label in ((5, "saddle"), (6, "spurious"), (20, "spurious")):
+        W = symmetric_point(d)
+        assert loss.exact_grad(W).norm() < 1e-12 and loss.exact_loss(W) > 0.05
+        for dense_max in (10 ** 6, 1):   # dense, then Lanczos on Hessian-vector products
+            cert = ends.certify(W, full_section(dense_max=dense_max), gen(13))
+            assert cert["status"] == [label], (d, dense_max, cert)
+    # a global minimum, and a point with a vanishing unit, are not mistaken for them
+    P = torch.eye(6, dtype=torch.float64)[None]
+    assert ends.certify(P, full_section(), gen(14))["status"] == ["global"]
+    zero = symmetric_point(6)
+    zero[0, 0] = 0.0
+    assert ends.certify(zero, full_section(), gen(15))["status"] == ["unresolved"]
+
+
+def test_a_saddle_with_parallel_units_is_still_a_saddle():
+    """All units equal (W = a J) is a critical point where units are parallel: the Hessian has the
+    flat mass-transfer directions, yet a negative eigenvalue proves a saddle."""
+    W = symmetric_point(6, a=0.25, b=0.25)
+    assert (W - W[0, 0, 0]).abs().max() < 1e-14 and loss.exact_grad(W).norm() < 1e-12
+    assert ends.certify(W, full_section(), gen(16))["status"] == ["saddle"]
+
+
+def test_lanczos_matches_the_dense_smallest_eigenvalue():
+    section = full_section(dense_max=1)
+    W = torch.cat([sgd.init(2, 20, D, gen(17)), symmetric_point(D)])
+    theta, resid = settle.lanczos_smallest(W, section.lanczos_iters, section.lanczos_tol, gen(18))
+    exact = torch.linalg.eigvalsh(loss.hessian(W))[:, 0]
+    assert (theta >= exact - 1e-9).all()            # a Rayleigh quotient: never below the minimum
+    assert ((theta - exact).abs() <= resid + 1e-9).all() and (resid < 1e-6).all()
+
+
+def test_gradient_descent_continuation_is_gradient_descent():
+    """descend() with nothing to hand over is W <- W - lr grad f with the closed-form gradient."""
+    section = full_section(loss_tol=1e-30, newton_grad=1e-30)
+    W = sgd.init(3, 8, 8, gen(19))
+    out = settle.descend(W, 0.05, 120, section)
+    expected = W.clone()
+    for _ in range(120):
+        expected -= 0.05 * loss.exact_grad(expected)
+    assert torch.allclose(out["W"], expected, rtol=0, atol=1e-13) and out["how"] == [None] * 3
+
+
+def test_continuation_returns_to_the_planted_minimum():
+    """From a small perturbation of a spurious minimum, gradient descent (with Newton's finish)
+    and L-BFGS both come back to it, at |grad f| <= grad_tol; near a global minimum of a wider
+    network L-BFGS reaches f < loss_tol."""
+    section = full_section()
+    W = symmetric_point(8)
+    start = W + 1e-3 * torch.randn(W.shape, generator=gen(20), dtype=torch.float64)
+    for out in (settle.settle(start, 0.2, 2000, section), settle.settle(start, 0.2, 0, section)):
+        end = out["W"]
+        assert (end - W).abs().max() < 1e-8, out["how"]
+        assert loss.exact_grad(end).norm() <= section.grad_tol
+    wide = torch.eye(8, dtype=torch.float64).repeat(2, 1)[None] / 2
+    wide = wide + 0.05 * torch.randn(wide.shape, generator=gen(21), dtype=torch.float64)
+    out = settle.settle(wide, 0.1, 0, section)
+    assert loss.exact_loss(out["W"]).item() < section.loss_tol and out["how"] == ["lbfgs"]
+
+
+def test_their_protocol_is_ours_with_half_the_loss():
+    """Xavier's W = randn(n, k)/sqrt(k) is the assignment's initialisation for k = d (the same draw
+    from the same generator), and their loss (1/2) E[(h - y)^2] is f / 2: checked by sampling."""
+    assert torch.equal(safran.xavier(3, 7, 7, gen(22)), sgd.init(3, 7, 7, gen(22)))
+    W = safran.xavier(2, 9, 9, gen(23))
+    x = torch.randn(400_000, 9, generator=gen(24), dtype=torch.float64)
+    half_sq = 0.5 * (torch.relu(x @ W.transpose(1, 2)).sum(-1) - torch.relu(x).sum(-1)) ** 2
+    z = (half_sq.mean(1) - safran.their_loss(W)) / (half_sq.std(1) / math.sqrt(x.shape[0]))
+    assert z.abs().max() < 4
+    assert torch.allclose(safran.their_loss(W), loss.exact_loss(W) / 2, rtol=1e-15)
+
+
+def test_their_step_falls_back_where_it_diverges():
+    """Their step 5/k is too large at k = 20, n = 30 (the curvature grows like n): the cell is
+    redone with 5/n, and says so; at n = k it is kept."""
+    section = full_section(lbfgs_iters=1)
+    run, step, diverged = safran.descend_their_way(safran.xavier(4, 30, 20, gen(25)), section, 100)
+    assert diverged and step == 5 / 30
+    run, step, diverged = safran.descend_their_way(safran.xavier(4, 20, 20, gen(26)), section, 100)
+    assert not diverged and step == 5 / 20
 
 
 def test_steps_to_a_level_interpolates_on_log_axes():
@@ -191,6 +332,8 @@ def test_calibration_refuses_a_grid_without_a_stable_step():
     ("sweep_seeds", "0", "sweep_seeds"),
     ("batch", "0", "batch"),
     ("loss_tol", "-1e-3", "loss_tol"),
+    ("compare_m", "[20, 23]", "compare_m holds 23"),
+    ("check_cell", "[19, 25]", "check_cell"),
 ])
 def test_bad_values_are_refused(tmp_path, key, value, message):
     text = Path("hw4.toml").read_text()
@@ -200,3 +343,178 @@ def test_bad_values_are_refused(tmp_path, key, value, message):
     bad.write_text(text.replace(section, edited))
     with pytest.raises(config.ConfigError, match=message):
         config.load(bad)
+
+
+# ----------------------------------------------------------------------------- claims (issue 9)
+
+import copy  # noqa: E402
+
+from claimcheck import Counterfactual, Harness  # noqa: E402
+
+from hw4.q1_2_overparam import claims  # noqa: E402
+
+STATUS_KEYS = ("global", "spurious", "saddle", "unresolved")
+
+
+def ci(k, n):
+    return list(ends.wilson(k, n))
+
+
+def ends_of(seeds, spurious, **extra):
+    """The counts every width record carries, for `spurious` of `seeds` runs spurious, the rest global."""
+    return {"seeds": seeds, "n_spurious": spurious, "n_global": seeds - spurious, "n_saddle": 0,
+            "n_unresolved": 0, "n_vanishing": 0, "n_parallel": 0, "frac_spurious": spurious / seeds,
+            "spurious_ci95": ci(spurious, seeds), **extra}
+
+
+def sweep_width(m, seeds, spurious, steps_to, loss_median, near_saddle=0, moving=0):
+    return ends_of(seeds, spurious, m=m, median_steps_to_tol=steps_to, loss_median=loss_median,
+                   n_sgd_near_saddle=near_saddle, n_sgd_moving=moving, global_drop_median=0.6,
+                   sgd_near_saddle_to={"global": near_saddle - near_saddle // 3, "spurious": near_saddle // 3,
+                                       "saddle": 0, "unresolved": 0})
+
+
+def cell(k, n, spurious, reported, runs=200, eig=0.03, F=0.025):
+    lo, hi = ends.wilson(spurious, runs)
+    return {"k": k, "n": n, "runs": runs, "n_spurious": spurious, "n_global": runs - spurious, "n_unresolved": 0,
+            "n_degenerate": 0,
+            "n_lbfgs": 0, "frac_spurious": spurious / runs, "spurious_ci95": [lo, hi],
+            "reported_pct": reported, "reported_text": None if reported is None else f"{reported:g}",
+            "agrees": None if reported is None else lo <= reported / 100 <= hi, "their_step_diverged": False,
+            "spurious_eig_F_mean": eig if spurious else None, "spurious_F_mean": F if spurious else None}
+
+
+def world() -> dict:
+    """Results shaped like the full build's, in which every Q1.2 claim holds."""
+    cfg = config.as_dict(config.load("hw4.toml").overparam)
+    small = ends_of(16, 14, m=20, spurious_loss_min=0.022, spurious_loss_max=0.17, n_spurious_uncovering=14,
+                    loss_per_uncovered={"min": 0.015, "max": 0.023, "mean": 0.021}, opposite_cos_max=-0.8,
+                    spurious_min_eig_min=0.015, spurious_grad_max=9e-10, spurious_value_bound_min=0.022,
+                    global_loss_max=1e-13, mc={"compared": 40, "frac_within_2se": 0.95, "max_abs_z": 2.6})
+    large = ends_of(16, 0, m=200, loss_min=2e-4, loss_max=9e-4, median_steps_to_tol=31000,
+                    curves={"loss": [[5000.0, 1.0, 0.01]] * 16}, slope_from=8750, slope_to=35000,
+                    slope_middle=17500, slope_median=-1.1, slope_first_half=-1.0, slope_second_half=-1.2,
+                    mc={"compared": 48, "frac_within_2se": 0.94, "max_abs_z": 3.1})
+    widths = [sweep_width(20, 32, 32, None, 0.06), sweep_width(21, 32, 20, None, 0.04, near_saddle=6),
+              sweep_width(22, 32, 0, 9000, 1e-4, near_saddle=9), sweep_width(25, 32, 0, 8000, 1e-4),
+              sweep_width(30, 32, 0, 8500, 2e-4), sweep_width(200, 32, 0, None, 2e-3, moving=32)]
+    paired = lambda agree, a, b: {"agree": agree, "only_first_spurious": a, "only_second_spurious": b}
+    return {
+        "lr": {"settings": cfg, "scale": 0.5, "stable_scale_min": 1.0, "stable_scale_max": 2.0,
+               "widths": [{"m": m, "stable_scale": 2.0 if m <= 40 else 1.0} for m in (20, 21, 22, 25, 30, 200)]},
+        "settings": {"settings": cfg, "f0": loss.target_energy(D), "scale": 0.5, "runs": [small, large]},
+        "sweep": {"settings": cfg, "scale": 0.5, "widths": widths, "clean_from_m": 22,
+                  "reached_m": [22, 25, 30], "fastest_m": 25},
+        "compare": {"settings": cfg, "widths": [
+            {"m": 20, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(31, 1, 0)},
+            {"m": 21, "seeds": 32, "gd_our_vs_their_step": paired(32, 0, 0), "sgd_vs_gd_our_step": paired(23, 6, 3)}]},
+        "check": {"settings": cfg, "widths": [{"m": 20, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)},
+                                             {"m": 21, "seeds": 32, "lbfgs_vs_gd": paired(32, 0, 0)}],
+                  "newton": {"k": 19, "n": 20, "table": "plus_one", "handed": 110, "converged": 110, "close": 110,
+                             "max_distance": 3e-7, "gd_steps_max": 40000}},
+        "square": {"settings": cfg, "cells": [cell(6, 6, 0, 0.3), cell(10, 10, 72, 34.6, eig=0.031, F=0.020),
+                                              cell(20, 20, 186, 94.0, eig=0.037, F=0.033)]},
+        "plus_one": {"settings": cfg, "cells": [cell(19, 20, 110, 49.1, eig=0.0075)]},
+        "wide": {"settings": cfg, "cells": [cell(20, 21, 119, None), cell(20, 22, 0, None), cell(20, 30, 0, None)]},
+    }
+
+
+def context(w: dict) -> dict:
+    return {"q1_2_overparam": {"lr": w["lr"], "settings": w["settings"], "sweep": w["sweep"], "compare": w["compare"],
+                               "check": w["check"], "safran_square": w["square"],
+                               "safran_plus_one": w["plus_one"], "safran_wide": w["wide"]}}
+
+
+
+def small(w):
+    return w["settings"]["runs"][0]
+
+
+def large(w):
+    return w["settings"]["runs"][-1]
+
+
+Q = "q1_2_overparam."
+COUNTERFACTUALS = {
+    Q + "lr_scaling": Counterfactual(lambda w: w["lr"].update(stable_scale_max=20.0), "as the $1/m$ scaling predicts"),
+    Q + "lr_below_edge": Counterfactual(lambda w: w["lr"].update(scale=0.9), "at least a factor of two below"),
+    Q + "all_certified": Counterfactual(lambda w: small(w).update(n_unresolved=1), "none is unresolved"),
+    Q + "no_degenerate": Counterfactual(lambda w: w["sweep"]["widths"][0].update(n_parallel=1),
+                                        "No end point above the threshold had a vanishing unit"),
+    Q + "continuation_agrees": Counterfactual(lambda w: w["check"]["widths"][1]["lbfgs_vs_gd"].update(agree=30),
+                                              "gets the same label both ways"),
+    Q + "newton_handover_agrees": Counterfactual(lambda w: w["check"]["newton"].update(close=109),
+                                                 "The handover changes nothing"),
+    Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
+                                                "Most runs flatten for good"),
+    Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),
+                                                "Each missed target costs about the same"),
+    Q + "small_unit_points_away": Counterfactual(lambda w: small(w).update(opposite_cos_max=0.2),
+                                                 "has a unit pointing away from it"),
+    Q + "small_genuine_minima": Counterfactual(lambda w: small(w).update(spurious_value_bound_min=-0.01),
+                                               "genuine local minima with positive loss"),
+    Q + "large_all_global": Counterfactual(lambda w: large(w).update(n_global=15, n_unresolved=1),
+                                           "finds a global minimum from every initialization"),
+    Q + "large_overshoots": Counterfactual(lambda w: large(w).update(curves={"loss": [[10.0, 1.0, 0.01]] * 16}),
+                                           "initially overshoot the target"),
+    Q + "large_not_geometric": Counterfactual(lambda w: large(w).update(slope_second_half=-3.0),
+                                              "at a polynomial rate in the step count"),
+    Q + "mc_agrees": Counterfactual(lambda w: small(w)["mc"].update(frac_within_2se=0.5),
+                                    "agree as well as sampling allows"),
+    Q + "mild_removes_spurious": Counterfactual(lambda w: w["sweep"].update(clean_from_m=30),
+                                                "mild over-parameterization removes them"),
+    Q + "sgd_stalls_near_saddles": Counterfactual(
+        lambda w: [r.update(n_sgd_near_saddle=0) for r in w["sweep"]["widths"]],
+        "runs stopped at rest near a saddle (small gradient"),
+    Q + "widest_still_falling": Counterfactual(lambda w: w["sweep"]["widths"][-1].update(n_sgd_moving=31),
+                                               "still descending"),
+    Q + "wide_is_slower": Counterfactual(lambda w: w["sweep"]["widths"][-1].update(median_steps_to_tol=9000),
+                                         "Over-parameterization is not free at a stable step size"),
+    Q + "reproduction_agrees": Counterfactual(
+        lambda w: [c.update(agrees=False) for c in w["square"]["cells"]], "The reproduction agrees"),
+    Q + "minima_like_theirs": Counterfactual(lambda w: w["square"]["cells"][1].update(spurious_F_mean=0.1),
+                                             "The minima themselves match theirs"),
+    Q + "their_step_stable": Counterfactual(lambda w: w["wide"]["cells"][-1].update(their_step_diverged=True),
+                                            "Their step was stable in every cell"),
+    Q + "protocols_agree": Counterfactual(lambda w: w["wide"]["cells"][0].update(frac_spurious=0.05),
+                                          "differ by no more than sampling"),
+    Q + "step_size_immaterial": Counterfactual(
+        lambda w: w["compare"]["widths"][0]["gd_our_vs_their_step"].update(agree=29), "The step does not matter here"),
+    Q + "init_decides": Counterfactual(lambda w: w["compare"]["widths"][1]["sgd_vs_gd_our_step"].update(agree=5),
+                                       "The initial weights decide most runs"),
+    Q + "noise_does_not_rescue": Counterfactual(
+        lambda w: w["compare"]["widths"][1]["sgd_vs_gd_our_step"].update(only_first_spurious=1, only_second_spurious=8),
+        "SGD's noise does not rescue the narrow networks"),
+    Q + "summary": Counterfactual(lambda w: w["sweep"]["widths"][0].update(n_spurious=3, n_global=29),
+                                  "What the investigation shows, under both protocols"),
+}
+
+HARNESS = Harness(claims.CLAIMS, world, context, templates=("q1_2_overparam.tex.j2",))
+
+
+def test_every_claim_has_a_counterfactual():
+    HARNESS.check_covered(COUNTERFACTUALS)
+
+
+def test_every_claim_holds_in_the_world_and_prints_its_sentence():
+    HARNESS.check_world(COUNTERFACTUALS)
+
+
+@pytest.mark.parametrize("name", sorted(COUNTERFACTUALS))
+def test_a_contradicted_claim_removes_its_sentence(name):
+    HARNESS.check_counterfactual(name, COUNTERFACTUALS[name])
+
+
+def test_a_claim_with_nan_inputs_is_false():
+    w = world()
+    small(w)["loss_per_uncovered"]["max"] = math.nan
+    assert HARNESS.records(w)[Q + "small_cost_per_target"]["holds"] is False
+
+
+def test_a_missing_field_stops_naming_the_claim_the_file_and_the_field():
+    from hw4.core.claims import ClaimError
+
+    w = world()
+    del small(w)["opposite_cos_max"]
+    with pytest.raises(ClaimError, match="small_unit_points_away.*settings.*opposite_cos_max"):
+        HARNESS.records(w)

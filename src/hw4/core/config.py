@@ -111,12 +111,47 @@ class Overparam:
     evals: int = at_least(2)           # exact evaluations of f, log-spaced in the step count
     mc_points: int = at_least(1)       # checkpoints with a Monte Carlo estimate of f (required settings)
     mc_samples: int = at_least(100)    # Gaussian samples per Monte Carlo estimate
-    loss_tol: float = positive()       # final f below this: reached a global minimum
-    grad_tol: float = positive()       # final |grad f| below this, f >= loss_tol, a target uncovered: stuck
-    hessian_max_params: int = at_least(1)  # Hessian of stuck end points up to m d parameters: minimum or saddle
+    loss_tol: float = positive()       # f below this: a global minimum reached
+    sgd_rest_grad: float = positive()  # an SGD end point with f >= loss_tol, |grad f| below this and a target uncovered is at rest
     cover_cos: float = rule("in (0, 1)", lambda v: 0 < v < 1)  # a target counts as covered by a unit at cosine >= this
+    # the continuation on the exact loss and the certificate of its end point (q1_2_overparam/settle.py, endpoints.py)
+    sweep_gd_steps: int = at_least(0)  # gradient-descent steps (the SGD's step) before L-BFGS continues an SGD run
+    grad_tol: float = positive()       # certified at rest: |grad f| <= this
+    newton_grad: float = positive()    # gradient descent hands a run to Newton below this |grad f| ...
+    newton_radius: float = positive()  # ... if the Hessian is positive definite and the Newton step is shorter than this
+    newton_steps: int = at_least(1)    # Newton steps at most
+    lbfgs_iters: int = at_least(1)     # L-BFGS iterations at most (then: unresolved)
+    lbfgs_memory: int = at_least(1)    # L-BFGS curvature pairs kept
+    dense_max: int = at_least(1)       # dense Hessians up to m d parameters; Lanczos above
+    lanczos_iters: int = at_least(2)   # Lanczos iterations at most
+    lanczos_tol: float = positive()    # Lanczos stops when the Ritz residual is below this times |H|
+    eig_margin: float = positive()     # an eigenvalue counts as positive (negative) only beyond this
+    degenerate_tol: float = positive()  # a unit shorter than this, or two units closer in angle: degenerate
+    # Safran & Shamir (2018)'s protocol on the same loss (q1_2_overparam/safran.py)
+    ss_square_k: list[int] = at_least(2)     # cells n = k (their Table 1)
+    ss_plus_one_k: list[int] = at_least(2)   # cells n = k + 1 (their Table 2)
+    ss_wide_n: list[int] = at_least(2)       # cells k = d with these n (the bonus figure's widths)
+    ss_runs: int = at_least(1)         # gradient-descent runs per cell
+    ss_step: float = positive()        # their step: ss_step / k on their loss f / 2
+    ss_gd_steps: int = at_least(1)     # gradient-descent steps at most, then L-BFGS
+    # the same initialisations under the other protocol's optimiser (what makes the numbers differ)
+    compare_m: list[int] = at_least(1)  # widths of the sweep rerun with plain gradient descent
+    compare_gd_steps: int = at_least(1)
+    check_cell: list[int] = at_least(1)  # (k, n): Safran & Shamir's cell whose Newton handovers are checked
+    check_distance: float = positive()   # plain gradient descent ends "at the same point" within this (max |w_ij|)
     cpu_threads: int = at_least(1)     # torch CPU threads while this experiment runs
     seed: int = at_least(0)
+
+    def __post_init__(self):
+        extra = sorted(set(self.compare_m) - set(self.sweep_m))
+        if extra:
+            raise ConfigError(f"overparam.compare_m holds {extra[0]}, which is not in overparam.sweep_m; "
+                              f"the comparison reruns the sweep's own initialisations")
+        cells = ({(k, k) for k in self.ss_square_k} | {(k, k + 1) for k in self.ss_plus_one_k}
+                 | {(self.d, n) for n in self.ss_wide_n})
+        if len(self.check_cell) != 2 or tuple(self.check_cell) not in cells:
+            raise ConfigError(f"overparam.check_cell = {self.check_cell} is not [k, n] of a cell of Safran & "
+                              f"Shamir's tables (ss_square_k, ss_plus_one_k, ss_wide_n); pick one of their cells")
 
 
 @dataclass(frozen=True)

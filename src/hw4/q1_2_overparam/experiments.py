@@ -5,7 +5,6 @@ one results file (with the settings it ran with) and the final weights.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -14,26 +13,14 @@ import torch
 from hw4.core.device import cpu_threads
 from hw4.core.errors import Hw4Error
 from hw4.core.store import load_json, save_result, save_torch
-from hw4.q1_2_overparam.endpoints import summarize
+from hw4.q1_2_overparam.endpoints import STATUSES, certify, sgd_state, summarize, wilson
 from hw4.q1_2_overparam.loss import ROUNDING_FLOOR, target_energy
+from hw4.q1_2_overparam.safran import descend_their_way
+from hw4.q1_2_overparam.settle import settle
 from hw4.q1_2_overparam.sgd import init, log_grid, train
-
-# Tags that name the random streams (with the base seed and the width): calibration draws its
-# weights from tag 2 and samples from 3; the settings and the sweep draw weights from their tag
-# and SGD samples from tag + 1, so the two are independent replications.
-CALIBRATION, SETTINGS, SWEEP = 2, 10, 20
-
+from hw4.q1_2_overparam.streams import CALIBRATION, CURVATURE, SETTINGS, SWEEP, derive_seed, generator
 
 # ----------------------------------------------------------------------------- the learning-rate rule
-
-def derive_seed(*parts: int) -> int:
-    """A seed from integers (base seed, width, purpose), so every stream is independent and named."""
-    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:7], "big")
-
-
-def generator(*parts: int) -> torch.Generator:
-    return torch.Generator().manual_seed(derive_seed(*parts))
-
 
 def stable_scale(m: int, section) -> float | None:
     """The largest c on the grid for which constant-step SGD with lr = c/m stays stable at width m.
@@ -116,6 +103,19 @@ def run_calibration(section, out_dir) -> None:
     save_result(Path(out_dir) / "lr.json", {**result, "seconds": time.perf_counter() - t0}, section)
 
 
+def _width(section, m: int, seeds: int, steps: int, scale: float, purpose: int, mc: bool, label: str):
+    """One width of the assignment's protocol: SGD, then the continuation of its end points on
+    the exact loss (L-BFGS after sweep_gd_steps of gradient descent at the SGD's own step) and
+    the certificate. Returns the summary record and the SGD and certified end points."""
+    run = _train_width(section, m, seeds, steps, scale, purpose, mc, label)
+    rng = generator(section.seed, m, purpose + CURVATURE)
+    sgd_end = sgd_state(run["W"], section, rng)
+    end = settle(run["W"], scale / m, section.sweep_gd_steps, section)
+    cert = certify(end["W"], section, rng)
+    record = {**summarize(run, m, section, steps, end, cert, sgd_end), "lr": scale / m, "curves": _curves(run)}
+    return record, run, end
+
+
 def run_settings(section, out_dir) -> None:
     """Edge: the two required settings with Monte Carlo checkpoints; settings.json + final weights."""
     out_dir = Path(out_dir)
@@ -124,18 +124,17 @@ def run_settings(section, out_dir) -> None:
     t0 = time.perf_counter()
     with cpu_threads(section.cpu_threads):
         for m in section.settings_m:
-            steps = section.settings_steps
-            run = _train_width(section, m, section.settings_seeds, steps, scale, SETTINGS, True, f"Q1.2 m={m}")
-            runs.append({**summarize(run, m, section, steps), "lr": scale / m, "curves": _curves(run),
-                         "mc": _mc_check(run)})
-            weights.append({"m": m, "W": run["W"]})
+            record, run, end = _width(section, m, section.settings_seeds, section.settings_steps, scale,
+                                      SETTINGS, True, f"Q1.2 m={m}")
+            runs.append({**record, "mc": _mc_check(run)})
+            weights.append({"m": m, "W_sgd": run["W"], "W": end["W"]})
     result = {"scale": scale, "f0": target_energy(section.d), "runs": runs, "seconds": time.perf_counter() - t0}
     save_torch(out_dir / "settings_weights.pt", weights)
     save_result(out_dir / "settings.json", result, section)
 
 
 def run_sweep(section, out_dir) -> None:
-    """Edge: the bonus sweep over m; sweep.json (per-width summaries and curves) + final weights."""
+    """Edge: the bonus sweep over m; sweep.json (per-width summaries and curves) + end points."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -144,10 +143,10 @@ def run_sweep(section, out_dir) -> None:
     t0 = time.perf_counter()
     with cpu_threads(section.cpu_threads):
         for m in tqdm(sorted(section.sweep_m), desc="Q1.2 sweep over m", disable=None):
-            steps = section.sweep_steps
-            run = _train_width(section, m, section.sweep_seeds, steps, scale, SWEEP, False, f"m={m}")
-            rows.append({**summarize(run, m, section, steps), "lr": scale / m, "curves": _curves(run)})
-            weights.append({"m": m, "W": run["W"]})
+            record, run, end = _width(section, m, section.sweep_seeds, section.sweep_steps, scale, SWEEP,
+                                      False, f"m={m}")
+            rows.append(record)
+            weights.append({"m": m, "W_sgd": run["W"], "W": end["W"]})
     # the smallest width from which on no run of any larger width ended at a spurious minimum
     clean = [r["m"] for i, r in enumerate(rows) if all(later["n_spurious"] == 0 for later in rows[i:])]
     # widths whose median run reached loss_tol, and the quickest of them
@@ -158,3 +157,97 @@ def run_sweep(section, out_dir) -> None:
               "seconds": time.perf_counter() - t0}
     save_torch(out_dir / "sweep_weights.pt", weights)
     save_result(out_dir / "sweep.json", result, section)
+
+
+# ----------------------------------------------------------------------------- the two protocols compared
+
+def _counts(status: list[str]) -> dict:
+    return {f"n_{k}": status.count(k) for k in STATUSES}
+
+
+def _paired(a: list[str], b: list[str]) -> dict:
+    """Two label lists over the same initialisations: how often they agree, and how the spurious
+    ones move (a spurious, b not; a not, b spurious)."""
+    return {"agree": sum(x == y for x, y in zip(a, b)),
+            "only_first_spurious": sum(x == "spurious" and y != "spurious" for x, y in zip(a, b)),
+            "only_second_spurious": sum(x != "spurious" and y == "spurious" for x, y in zip(a, b))}
+
+
+def _gd_from(W: torch.Tensor, lr: float | None, section, rng: torch.Generator) -> dict:
+    """Plain gradient descent from W with step lr on f, or Safran & Shamir's (lr None), continued
+    and certified: the labels, their counts, and how the continuation went."""
+    if lr is None:
+        end, step_F, diverged = descend_their_way(W, section, section.compare_gd_steps)
+        lr = step_F / 2
+    else:
+        end, diverged = settle(W, lr, section.compare_gd_steps, section), False
+    status = certify(end["W"], section, rng)["status"]
+    decided = [s for s in end["gd_steps"] if s is not None]
+    return {"lr": lr, "their_step_diverged": diverged, "status": status, **_counts(status), "frac_spurious": status.count("spurious") / len(status),
+            "spurious_ci95": wilson(status.count("spurious"), len(status)), "n_diverged": end["diverged"],
+            "n_lbfgs": sum(h.startswith("lbfgs") for h in end["how"]),
+            "gd_steps_max": max(decided) if decided else None}
+
+
+def run_compare(section, out_dir) -> None:
+    """Edge: the sweep's own initialisations at the widths compare_m, run by plain gradient
+    descent on the exact loss, with the SGD's step c/m (what SGD's noise changes) and with
+    Safran & Shamir's step (what the step size changes); compare.json, one record per width,
+    with the labels paired with the SGD runs' from sweep.json. Their initialisation is the
+    assignment's (N(0, I/d) rows), so the initial scale is the same by construction."""
+    out_dir = Path(out_dir)
+    scale = load_json(out_dir / "lr.json")["scale"]
+    sgd = {r["m"]: r for r in load_json(out_dir / "sweep.json")["widths"]}
+    rows = []
+    t0 = time.perf_counter()
+    with cpu_threads(section.cpu_threads):
+        for m in section.compare_m:
+            W0 = init(section.sweep_seeds, m, section.d, generator(section.seed, m, SWEEP))
+            rng = generator(section.seed, m, SWEEP + CURVATURE + 1)
+            ours = _gd_from(W0, scale / m, section, rng)
+            theirs = _gd_from(W0, None, section, rng)
+            sgd_status = sgd[m]["status"]
+            rows.append({"m": m, "seeds": section.sweep_seeds, "sgd": {**_counts(sgd_status),
+                         "frac_spurious": sgd[m]["frac_spurious"], "spurious_ci95": sgd[m]["spurious_ci95"]},
+                         "gd_our_step": ours, "gd_their_step": theirs,
+                         "sgd_vs_gd_our_step": _paired(sgd_status, ours["status"]),
+                         "gd_our_vs_their_step": _paired(ours["status"], theirs["status"]),
+                         "sgd_vs_gd_their_step": _paired(sgd_status, theirs["status"])})
+    save_result(out_dir / "compare.json", {"widths": rows, "scale": scale, "seconds": time.perf_counter() - t0},
+                section)
+
+
+def run_check(section, out_dir, table: str) -> None:
+    """Edge: does the way a run is finished change where it ends? (1) From the SGD end points at the
+    widths compare_m, plain gradient descent at the SGD's step (up to compare_gd_steps, then
+    Newton in the bowl of a minimum) against the sweep's L-BFGS labels. (2) In Safran & Shamir's
+    cell check_cell, from every point where gradient descent handed a run to Newton's method,
+    plain gradient descent with their step, on until |grad f| <= grad_tol: does it end at the
+    point Newton's method found (within check_distance)? The cell's results are in
+    safran_<table>. check.json: one record per width, and the cell's record."""
+    from hw4.core.store import load_torch
+    from hw4.q1_2_overparam.settle import descend
+
+    out_dir = Path(out_dir)
+    scale = load_json(out_dir / "lr.json")["scale"]
+    sgd = {r["m"]: r for r in load_json(out_dir / "sweep.json")["widths"]}
+    ends = {w["m"]: w["W_sgd"] for w in load_torch(out_dir / "sweep_weights.pt")}
+    rows = []
+    t0 = time.perf_counter()
+    with cpu_threads(section.cpu_threads):
+        for m in section.compare_m:
+            gd = _gd_from(ends[m], scale / m, section, generator(section.seed, m, SWEEP + CURVATURE + 2))
+            rows.append({"m": m, "seeds": len(gd["status"]), "gd": gd,
+                         "lbfgs_vs_gd": _paired(sgd[m]["status"], gd["status"])})
+        k, n = section.check_cell
+        cell = next(c for c in load_torch(out_dir / f"safran_{table}_weights.pt") if (c["k"], c["n"]) == (k, n))
+        handed = ~torch.isnan(cell["W_handed"]).flatten(1).any(1)
+        plain = descend(cell["W_handed"][handed], cell["step"] / 2, section.compare_gd_steps, section, handover=False)
+        distance = (plain["W"] - cell["W"][handed]).flatten(1).abs().amax(1)
+        converged = [s is not None for s in plain["left_at"]]
+        newton = {"k": k, "n": n, "table": table, "handed": int(handed.sum()), "converged": sum(converged),
+                  "close": int((distance <= section.check_distance).sum()),
+                  "max_distance": distance.max().item() if handed.any() else None,
+                  "gd_steps_max": max((s for s in plain["left_at"] if s is not None), default=None)}
+    save_result(out_dir / "check.json", {"widths": rows, "newton": newton, "seconds": time.perf_counter() - t0},
+                section)

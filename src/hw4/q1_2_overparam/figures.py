@@ -13,18 +13,18 @@ from hw4.core.store import load_json
 FLOOR = 1e-13
 STATUS_COLOUR = {"global": PALETTE[0], "spurious": PALETTE[1], "saddle": PALETTE[3], "unresolved": PALETTE[4]}
 STATUS_LABEL = {"global": "global minimum", "spurious": "spurious local minimum",
-                "saddle": "stuck near a saddle", "unresolved": "unresolved"}
+                "saddle": "saddle", "unresolved": "unresolved"}
 
 
-def _width_axis(ax, widths, d: int) -> None:
+def _width_axis(ax, widths, d: int, room: float = 0.12) -> None:
     """x = m - d + 1 on a log axis, labelled with m: the widths just above d, where the change
     happens, get as much room as the decades above them."""
     from matplotlib.ticker import FixedLocator, NullFormatter
 
     x = [m - d + 1 for m in widths]
     labelled, last = [], -1.0
-    for v in x:  # label a tick only if it has room (0.12 decades) after the previous label
-        if math.log10(v) - last >= 0.12:
+    for v in x:  # label a tick only if it has room (`room` decades) after the previous label
+        if math.log10(v) - last >= room:
             labelled.append(v)
             last = math.log10(v)
     ax.set_xscale("log")
@@ -72,58 +72,59 @@ def overparam_curves(settings_json, out_pdf, task: str, config_hash: str) -> Non
     save(fig, out_pdf, task=task, config_hash=config_hash)
 
 
-def overparam_sweep(sweep_json, out_pdf, task: str, config_hash: str) -> None:
-    """Against the width m: how runs end (with 95% intervals), the final loss quantiles, the
-    iterations the median run needs to reach the threshold, and the curvature where runs stall."""
+def _their_curve(safran_jsons, d: int) -> list[dict]:
+    """Safran & Shamir's protocol at k = d, from every table that has such cells, by width n."""
+    cells = [c for path in safran_jsons for c in load_json(path)["cells"] if c["k"] == d]
+    return sorted(cells, key=lambda c: c["n"])
+
+
+def overparam_sweep(sweep_json, square_json, plus_one_json, wide_json, out_pdf, task: str,
+                    config_hash: str) -> None:
+    """The bonus figure. (a) Against the width m, the share of runs that end at a certified
+    spurious local minimum, with 95% Wilson intervals: the assignment's protocol (SGD from
+    N(0, I/d), step c/m) and Safran & Shamir's (gradient descent, step 5/k, k = d) on the same
+    axes. (b) What the spare units cost: SGD iterations until the median run has f < loss_tol."""
     res = load_json(sweep_json)
     cfg = res["settings"]
-    rows = res["widths"]
-    widths = [r["m"] for r in rows]
     d = cfg["d"]
-    x = np.asarray(widths, dtype=float) - d + 1  # x positions, see _width_axis
-    fig, ((ax_f, ax_l), (ax_t, ax_h)) = figure(ncols=2, nrows=2, height_in=4.9, width_frac=0.95)
+    rows = res["widths"]
+    theirs = _their_curve([square_json, plus_one_json, wide_json], d)
+    widths = sorted({r["m"] for r in rows} | {c["n"] for c in theirs})
+    fig, (ax_f, ax_t) = figure(ncols=2, height_in=2.9, width_frac=0.97,
+                               gridspec_kw={"width_ratios": [1.6, 1]})
 
-    lo, hi = np.asarray([r["spurious_ci95"] for r in rows]).T
-    ax_f.fill_between(x, lo, hi, color=STATUS_COLOUR["spurious"], alpha=0.2, lw=0, label="95% interval")
-    for status, style in (("spurious", "o-"), ("saddle", "^--"), ("unresolved", "s:")):
-        ax_f.plot(x, [r[f"frac_{status}"] for r in rows], style, ms=3.5, color=STATUS_COLOUR[status],
-                  label=STATUS_LABEL[status])
-    ax_f.set(ylim=(-0.03, 1.03), ylabel="fraction of runs", title=f"(a) how runs end, {rows[0]['seeds']} seeds each")
-    ax_f.legend(frameon=False, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.45, 1.0))
+    def curve(ax, m, frac, ci, style, colour, label):
+        x = np.asarray(m, dtype=float) - d + 1  # x positions, see _width_axis
+        lo, hi = np.asarray(ci, dtype=float).T
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.18, lw=0)
+        ax.plot(x, frac, style, ms=4, color=colour, label=label)
 
-    quant = {k: np.maximum([r[k] for r in rows], FLOOR) for k in
-             ("loss_min", "loss_q25", "loss_median", "loss_q75", "loss_max")}
-    ax_l.fill_between(x, quant["loss_min"], quant["loss_max"], color=PALETTE[0], alpha=0.12, lw=0,
-                      label="min to max")
-    ax_l.fill_between(x, quant["loss_q25"], quant["loss_q75"], color=PALETTE[0], alpha=0.3, lw=0,
-                      label="quartiles")
-    ax_l.plot(x, quant["loss_median"], "o-", ms=3.5, color=PALETTE[0], label="median")
-    ax_l.axhline(cfg["loss_tol"], ls=":", lw=0.9, color="0.4", label="threshold")
-    ax_l.set(yscale="log", ylabel="final exact $f(W)$", title=f"(b) final loss after {cfg['sweep_steps']:,} steps")
-    ax_l.legend(frameon=False, fontsize=7, loc="lower right", ncols=2)
+    curve(ax_f, [r["m"] for r in rows], [r["frac_spurious"] for r in rows], [r["spurious_ci95"] for r in rows],
+          "o-", PALETTE[1], f"SGD, $\\eta = {res['scale']:g}/m$ ({rows[0]['seeds']} runs per $m$)")
+    if theirs:
+        curve(ax_f, [c["n"] for c in theirs], [c["frac_spurious"] for c in theirs],
+              [c["spurious_ci95"] for c in theirs], "s--", PALETTE[0],
+              f"GD, Safran & Shamir's protocol ({theirs[0]['runs']} runs)")
+        reported = [(c["n"], c["reported_pct"] / 100) for c in theirs if c["reported_pct"] is not None]
+        if reported:
+            n, frac = np.asarray(reported, dtype=float).T
+            ax_f.plot(n - d + 1, frac, "x", ms=6, mew=1.3, color="black", label="Safran & Shamir, as reported")
+    ax_f.set(ylim=(-0.03, 1.03), ylabel="share of runs at a spurious minimum",
+             title=f"(a) spurious local minima, $d = {d}$ targets (bands: 95% intervals)")
+    ax_f.legend(frameon=False, fontsize=6.5, loc="upper right", bbox_to_anchor=(1.0, 0.92))
 
-    reached = [(xx, r["median_steps_to_tol"]) for xx, r in zip(x, rows) if r["median_steps_to_tol"] is not None]
+    reached = [(r["m"] - d + 1, r["median_steps_to_tol"]) for r in rows if r["median_steps_to_tol"] is not None]
     if reached:
-        ax_t.plot(*np.asarray(reached, dtype=float).T, "o-", ms=3.5, color=PALETTE[2], label="median run")
-    missing = [xx for xx, r in zip(x, rows) if r["median_steps_to_tol"] is None]
+        ax_t.plot(*np.asarray(reached, dtype=float).T, "o-", ms=3.5, color=PALETTE[2], label="median SGD run")
+    missing = [r["m"] - d + 1 for r in rows if r["median_steps_to_tol"] is None]
     if missing:
         ax_t.plot(missing, np.full(len(missing), cfg["sweep_steps"]), "x", color="0.3",
-                  label="median run not there at the end")
+                  label="median run not there")
     ax_t.axhline(cfg["sweep_steps"], ls="--", lw=0.8, color="0.6")
     ax_t.set(ylim=(0, 1.15 * cfg["sweep_steps"]), ylabel="SGD iterations",
-             title=f"(c) iterations until $f < {cfg['loss_tol']:g}$")
-    ax_t.legend(frameon=False, fontsize=7, loc="lower left")
-
-    for xx, r in zip(x, rows):
-        eig = np.asarray([e for e in r["stuck_min_eig"] if e is not None], dtype=float)
-        for sign, status in ((eig > 0, "spurious"), (eig < 0, "saddle")):
-            ax_h.plot(np.full(sign.sum(), xx), eig[sign], "o" if status == "spurious" else "^", ms=3.5,
-                      mfc="none", color=STATUS_COLOUR[status])
-    ax_h.axhline(0, lw=0.8, color="0.3")
-    ax_h.set(ylabel="smallest Hessian eigenvalue",
-             title=f"(d) curvature where runs stall ($md \\leq {cfg['hessian_max_params']}$)")
-    ax_h.set_yscale("symlog", linthresh=1e-3)
-    for ax in (ax_f, ax_l, ax_t, ax_h):
-        _width_axis(ax, widths, d)
-        ax.set_xlim(x.min() / 1.25, x.max() * 1.25)
+             title=f"(b) iterations until $f < {cfg['loss_tol']:g}$")
+    ax_t.legend(frameon=False, fontsize=6.5, loc="lower right")
+    for ax, room in ((ax_f, 0.12), (ax_t, 0.2)):
+        _width_axis(ax, widths, d, room)
+        ax.set_xlim(0.8, (max(widths) - d + 1) * 1.25)
     save(fig, out_pdf, task=task, config_hash=config_hash)

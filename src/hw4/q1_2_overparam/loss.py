@@ -86,15 +86,108 @@ def mc_loss(W: torch.Tensor, samples: int, generator: torch.Generator):
     return mean, (var / samples).sqrt()
 
 
-def hessian(w: torch.Tensor, h: float = 1e-5) -> torch.Tensor:
-    """The exact Hessian of f at one W (m, d), by central differences of the exact gradient.
+def loss_and_grad(W: torch.Tensor):
+    """f(W) and its gradient from one computation of the angles (the optimizers need both)."""
+    norms, unit, (ww, wt) = _angles(W)
+    (_, sin_ww, th_ww), (_, sin_wt, th_wt) = ww, wt
+    k_ww = (torch.bmm(_kernel(*ww), norms[..., None])[..., 0] * norms).sum(-1) / TWO_PI
+    k_wt = (norms * _kernel(*wt).sum(-1)).sum(-1) / TWO_PI
+    from_students = torch.bmm(sin_ww, norms[..., None]) * unit + torch.bmm(math.pi - th_ww, W)
+    from_targets = sin_wt.sum(-1, keepdim=True) * unit + (math.pi - th_wt)
+    return target_energy(W.shape[-1]) - 2 * k_wt + k_ww, (from_students - from_targets) / math.pi
 
-    All m d perturbed copies go through `exact_grad` as one batch.
+
+# ----------------------------------------------------------------------------- second derivatives
+#
+# For unit vectors u, v at angle t, with p = |u + v| = 2 cos(t/2) and q = |u - v| = 2 sin(t/2)
+# (so sin t = p q / 2), the kernel's second derivatives are, for u = w/|w| and v = w'/|w'|:
+#
+#   2 pi d2k/dw dw'  = (pi - t) I + sin t R,      R = b b^T - c c^T  (b = (u+v)/p, c = (u-v)/q),
+#   2 pi d2k/dw2     = |w'| sin t / |w| (I - 2 u u^T + P),   P = b b^T + c c^T,
+#
+# R the reflection that swaps u and v in their plane and P the projection onto that plane.
+# Written as alpha (u+v)(u+v)^T -+ beta (u-v)(u-v)^T with alpha = q/(2p), beta = p/(2q), each
+# term stays bounded as t -> 0 or pi (the directions b, c are ill-defined there, sin t R is not).
+
+
+def _alpha_beta(cos: torch.Tensor):
+    """alpha = q/(2p) and beta = p/(2q) for unit vectors at cosine `cos`; 0 where p or q is 0,
+    where the term they multiply vanishes (u + v = 0 or u - v = 0)."""
+    p = (2 + 2 * cos).clamp_min(0).sqrt()
+    q = (2 - 2 * cos).clamp_min(0).sqrt()
+    alpha = torch.where(p > 0, q / (2 * p).clamp_min(1e-300), torch.zeros_like(cos))
+    beta = torch.where(q > 0, p / (2 * q).clamp_min(1e-300), torch.zeros_like(cos))
+    return alpha, beta
+
+
+def _second_order_terms(W: torch.Tensor):
+    """What every second derivative at W needs: norms, unit rows, the angles' pi - t between units,
+    alpha +- beta between units (a_p, a_m, zero on the diagonal) and between units and targets
+    (t_p, t_m), and sum over the other units of |w_l| sin t_il minus the same over the targets."""
+    norms, unit, ((cos_ww, sin_ww, th_ww), (cos_wt, sin_wt, _)) = _angles(W)
+    eye = torch.eye(W.shape[-2], dtype=torch.bool, device=W.device)
+    a_ww, b_ww = (x.masked_fill(eye, 0.0) for x in _alpha_beta(cos_ww))
+    a_wt, b_wt = _alpha_beta(cos_wt)
+    sin_sum = torch.bmm(sin_ww, norms[..., None]) - sin_wt.sum(-1, keepdim=True)   # (S, m, 1)
+    return norms, unit, math.pi - th_ww, a_ww + b_ww, a_ww - b_ww, a_wt + b_wt, a_wt - b_wt, sin_sum
+
+
+def hessian_operator(W: torch.Tensor):
+    """V -> (Hessian of f at W) V for V shaped like W, without forming the Hessian: the terms that
+    depend on W alone are computed once, each product then costs a few O(m^2 d) passes (Lanczos
+    applies it hundreds of times at one W). Units must be non-zero (f is not differentiable where
+    a unit vanishes).
+
+    With alpha +- beta written a_p, a_m, the block (i, l != i) is
+    ((pi - t) I + a_m (u_i u_i^T + u_l u_l^T) + a_p (u_i u_l^T + u_l u_i^T)) / pi and the block (i, i)
+    is I + (sin_sum (I - 2 u_i u_i^T) + sum_l |w_l| (a_p (u_i u_i^T + u_l u_l^T) + a_m (u_i u_l^T +
+    u_l u_i^T)) - (the same over the targets e_j, |e_j| = 1)) / (pi |w_i|).
     """
-    m, d = w.shape
-    n = m * d
-    step = torch.eye(n, dtype=torch.float64, device=w.device).reshape(n, m, d) * h
-    H = (exact_grad(w + step) - exact_grad(w - step)).reshape(n, n) / (2 * h)
-    return (H + H.T) / 2
+    norms, U, pi_minus, a_p, a_m, t_p, t_m, sin_sum = _second_order_terms(W)
+    r_p, r_m = a_p * norms[:, None, :], a_m * norms[:, None, :]
+    r_p_sum, r_m_U = r_p.sum(-1, keepdim=True), torch.bmm(r_m, U)
+    t_p_sum = t_p.sum(-1, keepdim=True)
+    scale = 1 / (math.pi * norms[..., None])
+
+    def apply(V: torch.Tensor) -> torch.Tensor:
+        A = torch.bmm(U, V.transpose(-1, -2))          # A[i, l] = <u_i, v_l>
+        At = A.transpose(-1, -2)                       # At[i, l] = <u_l, v_i>
+        B = (U * V).sum(-1, keepdim=True)              # B[i] = <u_i, v_i>
+        cross = (torch.bmm(pi_minus, V) - math.pi * V + torch.bmm(a_p * A, U) + torch.bmm(a_m, B * U)
+                 + U * ((a_m * A).sum(-1, keepdim=True) + torch.bmm(a_p, B)))
+        students = U * (B * r_p_sum + (r_m * At).sum(-1, keepdim=True)) + B * r_m_U + torch.bmm(r_p * At, U)
+        targets = U * (B * t_p_sum + (t_m * V).sum(-1, keepdim=True)) + B * t_m + t_p * V
+        return V + cross / math.pi + (sin_sum * (V - 2 * U * B) + students - targets) * scale
+
+    return apply
 
 
+def hvp(W: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """The Hessian of f at W applied to V, both (S, m, d) (see `hessian_operator`)."""
+    return hessian_operator(W)(V)
+
+
+def hessian(W: torch.Tensor) -> torch.Tensor:
+    """The Hessian of f at each W, shape (S, m d, m d), from the block formulas of
+    `hessian_operator`, built in place in the (unit, coordinate, unit, coordinate) layout:
+    O(m^2 d^2) per seed, for the small widths where a dense matrix is cheap."""
+    S, m, d = W.shape
+    norms, U, pi_minus, a_p, a_m, t_p, t_m, sin_sum = _second_order_terms(W)
+    I = torch.eye(d, dtype=W.dtype, device=W.device)
+    uu = U[..., :, None] * U[..., None, :]                                   # (S, m, d, d)
+    pair = lambda c: (c / math.pi)[:, :, None, :, None]                      # (S, m, 1, m, 1)
+    H = pair(pi_minus) * I[None, None, :, None, :]                           # (S, m, d, m, d)
+    H.addcmul_(pair(a_m), uu[:, :, :, None, :])                              # a_m u_i u_i^T
+    H.addcmul_(pair(a_m), uu.permute(0, 2, 1, 3)[:, None])                   # a_m u_l u_l^T
+    H.addcmul_(pair(a_p) * U[:, :, :, None, None], U[:, None, None, :, :])   # a_p u_i u_l^T
+    H.addcmul_(pair(a_p) * U.transpose(1, 2)[:, None, :, :, None], U[:, :, None, None, :])  # a_p u_l u_i^T
+    r_p = a_p * norms[:, None, :]
+    r_m_U = torch.bmm(a_m * norms[:, None, :], U)
+    students = (r_p.sum(-1)[..., None, None] * uu + torch.bmm(r_p, uu.reshape(S, m, d * d)).reshape(S, m, d, d)
+                + U[..., :, None] * r_m_U[..., None, :] + r_m_U[..., :, None] * U[..., None, :])
+    targets = (t_p.sum(-1)[..., None, None] * uu + torch.diag_embed(t_p)
+               + U[..., :, None] * t_m[..., None, :] + t_m[..., :, None] * U[..., None, :])
+    own = sin_sum[..., None] * (I - 2 * uu) + students - targets
+    diag = I + own / (math.pi * norms[..., None, None])
+    torch.diagonal(H, dim1=1, dim2=3).copy_(diag.permute(0, 2, 3, 1))
+    return H.reshape(S, m * d, m * d)
