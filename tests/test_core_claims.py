@@ -133,18 +133,11 @@ def test_every_claim_of_every_question_has_a_counterfactual():
             f"counterfactuals without a claim {sorted(set(counterfactuals) - declared)}")
 
 
-# Templates whose data-dependent sentences are being converted to claims in other branches (issues 9,
-# 10, 11); each branch removes its template from this set, and the set is gone when they have landed.
-PENDING: set[str] = set()
-
-
 def test_templates_hold_no_thresholds():
     """Comparisons of results against numbers belong in claims: no ordering comparison and no
     numeric literal other than 0 and 1 (pluralisation, emptiness) in any template's tests."""
     env = render.environment(ROOT / "templates")
     for path in sorted((ROOT / "templates").glob("*.tex.j2")):
-        if path.name in PENDING:
-            continue
         tree = env.parse(path.read_text())
         for node in tree.find_all(jinja2.nodes.Compare):
             for op in node.ops:
