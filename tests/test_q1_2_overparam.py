@@ -445,6 +445,8 @@ COUNTERFACTUALS = {
                                               "gets the same label both ways"),
     Q + "newton_handover_agrees": Counterfactual(lambda w: w["check"]["newton"].update(close=109),
                                                  "The handover changes nothing"),
+    Q + "spurious_minima_miss_targets": Counterfactual(lambda w: small(w).update(n_spurious_uncovering=13),
+                                                       "every run that ends at a certified spurious local minimum"),
     Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
                                                 "Most runs flatten for good"),
     Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),
@@ -489,7 +491,7 @@ COUNTERFACTUALS = {
                                   "What the investigation shows, under both protocols"),
 }
 
-HARNESS = Harness(claims.CLAIMS, world, context, templates=("q1_2_overparam.tex.j2",))
+HARNESS = Harness(claims.CLAIMS, world, context, templates=("q1_1_intuition.tex.j2", "q1_2_overparam.tex.j2"))
 
 
 def test_every_claim_has_a_counterfactual():

@@ -103,6 +103,15 @@ def _(settings, **_):
     return {"spurious": small.n_spurious, "seeds": small.seeds}
 
 
+@CLAIMS.claim("spurious_minima_miss_targets", if_false="alternative",
+              holds=lambda spurious, uncovering: spurious > 0 and uncovering == spurious,
+              says="at m = d some run ends at a certified spurious local minimum, and every such run leaves a "
+                   "target direction without a unit at cosine cover_cos or more (Question 1.1 cites this)")
+def _(settings, **_):
+    small = settings.runs[0]
+    return {"spurious": small.n_spurious, "uncovering": small.n_spurious_uncovering}
+
+
 @CLAIMS.claim("small_cost_per_target", if_false="alternative",
               holds=lambda cost_min, cost_max, ratio: cost_max <= ratio * cost_min,
               says="at m = d the loss of a spurious minimum per uncovered target varies by at most COST_RATIO")
