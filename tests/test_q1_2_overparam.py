@@ -347,8 +347,6 @@ def test_bad_values_are_refused(tmp_path, key, value, message):
 
 # ----------------------------------------------------------------------------- claims (issue 9)
 
-import copy  # noqa: E402
-
 from claimcheck import Counterfactual, Harness  # noqa: E402
 
 from hw4.q1_2_overparam import claims  # noqa: E402
