@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hw4.core.plot import PALETTE, figure, save
+from hw4.core.plot import PALETTE, TEXT_WIDTH_IN, figure, save
 from hw4.core.store import load_json, load_torch
 
 LOG2_10 = math.log2(10)
@@ -37,17 +37,17 @@ def samples(*paths, task: str, config_hash: str) -> None:
             imgs = saved["images"][epochs.index(epoch)]
             grid = make_grid(imgs.unsqueeze(1).float().div(255), nrow=int(round(math.sqrt(len(imgs)))),
                              padding=1, pad_value=1.0)[0]
-            title = (f"{name}: $\\eta_G$ = {cfg['lr_g']:g}, $\\eta_D$ = {cfg['lr_d']:g},\n"
-                     f"batch {cfg['batch']}, after epoch {epoch}")
+            title = f"{name}, epoch {epoch}"  # the settings are in the report's table
             panels.append((grid.numpy(), title))
-    ncols = 2 if len(panels) == 4 else min(len(panels), 3)
+    # one row of square panels across the page (two rows beyond four panels): digits stay legible
+    ncols = min(len(panels), 4)
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = figure(ncols=ncols, nrows=nrows, height_in=3.25 * nrows, squeeze=False)
+    fig, axes = figure(ncols=ncols, nrows=nrows, height_in=(TEXT_WIDTH_IN / ncols + 0.45) * nrows, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (img, title) in zip(axes.flat, panels):
         ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=7)
     save(fig, out_pdf, task=task, config_hash=config_hash)
 
 
