@@ -61,7 +61,9 @@ def _drop_times(obj):
 
 def assert_same(a, b, where=""):
     if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
+        # bit-equal, NaN padding included (torch.equal counts NaN as unequal to itself)
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        assert torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0)), where
     elif isinstance(a, dict):
         assert a.keys() == b.keys(), where
         for k in a:
