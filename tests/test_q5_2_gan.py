@@ -372,7 +372,7 @@ def test_figures_draw_from_results(tiny_results, tmp_path):
     from hw4.q5_2_gan import figures as plots
 
     inputs = [tiny_results / name / "metrics.json" for name in ("exp1", "exp3")]
-    for fn in (plots.samples, plots.curves, plots.quality, plots.dynamics):
+    for fn in (plots.samples, plots.quality, plots.dynamics):
         out = tmp_path / f"{fn.__name__}.pdf"
         fn(*inputs, out, task=f"figures:{fn.__name__}", config_hash="test")
         assert out.read_bytes().startswith(b"%PDF")
@@ -389,6 +389,18 @@ def test_dynamics_epochs_are_round_log_spaced_and_end_at_the_last():
         assert shown[0] == 1 and shown[-1] == last and shown == sorted(set(shown))
         # never more than a factor of 2.5 between neighbours: the early epochs are all resolved
         assert all(b / a <= 2.5 for a, b in zip(shown, shown[1:]))
+
+
+def test_a_panel_alone_on_its_row_fills_the_row_with_more_epochs():
+    from hw4.q5_2_gan.figures import dynamics_epochs, fill_epochs
+
+    assert fill_epochs(dynamics_epochs(45), 12) == [1, 2, 3, 5, 10, 15, 20, 25, 30, 35, 40, 45]
+    assert fill_epochs([1, 2, 3], 12) == [1, 2, 3]          # no gap left to fill
+    assert fill_epochs(dynamics_epochs(45), 3) == dynamics_epochs(45)  # never fewer
+    for last in range(1, 120):
+        shown = fill_epochs(dynamics_epochs(last), 12)
+        assert shown[0] == 1 and shown[-1] == last and shown == sorted(set(shown))
+        assert len(shown) == min(12, max(last, len(dynamics_epochs(last))))
 
 
 def test_dynamics_tiles_put_each_vector_on_a_row_and_each_epoch_in_a_column():
@@ -448,6 +460,18 @@ def test_inner_maximum_is_an_affine_function_of_the_jensen_shannon_divergence():
         assert -math.log(2) <= -kl(q, m).item() <= 0
 
 
+def test_the_build_derives_the_identities_and_would_notice_a_wrong_one():
+    """theory.py checks each pointwise step with sympy (and the sums numerically); a wrong
+    identity does not simplify to zero."""
+    import sympy as sp
+
+    from hw4.q5_2_gan import theory
+    assert all(theory.symbolic().values())
+    numeric = theory.numeric()
+    assert numeric["inner_error"] <= numeric["tol"] and numeric["non_saturating_error"] <= numeric["tol"]
+    assert not theory._zero(-theory.Q * sp.log(theory.D_STAR) - theory.Q * sp.log(theory.Q / theory.P))
+
+
 # ----------------------------------------------------------------------------- claims
 
 from claimcheck import Counterfactual, Harness  # noqa: E402
@@ -487,7 +511,7 @@ def world() -> dict:
     modes1 = [2, 1, 1, 1, 2, 3, 6, 8, 10, 10, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10]
     fd2 = [1890, 1740, 1360, 1240, 980, 800, 620, 570, 810, 950, 970, 1130, 1040, 940, 1000, 870, 710, 750, 700, 555]
     modes2 = [2, 1, 3, 4, 7, 7, 8, 9, 8, 8, 7, 4, 6, 6, 6, 6, 7, 8, 8, 9]
-    fd3 = [1900 - 20 * e for e in range(43)] + [930, 1050]
+    fd3 = [1900 - 10 * e for e in range(35)] + [1500, 1400, 1520, 1380, 1490, 1400, 1510, 1390, 1480, 1420]
     modes3 = [1] * 27 + [3, 2, 1, 1, 2, 2, 4, 3, 1, 3, 3, 3, 2, 2, 1, 5] + [6, 3]
     return {
         "exp1": run("exp1", 2e-4, 2e-4, 100, history(100, fd1, modes1, [0.52] * 20, [0.3] * 19 + [0.48],
@@ -497,6 +521,9 @@ def world() -> dict:
         "exp3": run("exp3", 2e-4, 2e-4, 1000, history(1000, fd3, modes3, [0.8] * 45, [0.2] * 45, [1.2] * 45)),
         "classifier": {"settings": {}, "accuracy": 0.99, "test_images": 10000, "train_images": 60000,
                        "features": 128, "train_seconds": 9.0},
+        "theory": {"settings": {}, "checks": {k: True for k in ("d_star_stationary", "d_star_maximum", "inner_value",
+                                                                 "non_saturating", "mixture_ratio_below_two")},
+                   "numeric": {"inner_error": 1e-16, "non_saturating_error": 1e-16, "tol": 1e-12, "pairs": 20}},
     }
 
 
@@ -530,33 +557,38 @@ COUNTERFACTUALS = {
     "q5_2_gan.exp1_best_at_T": Counterfactual(lambda w: set_run(w, "exp1", best_fd=200.0, best_fd_epoch=17),
                                               "the lowest of the run"),
     "q5_2_gan.exp1_near_equilibrium": Counterfactual(lambda w: epoch(w, "exp1", 20, d_real=0.7, d_fake=0.3),
-                                                     "near the game's equilibrium value"),
-    "q5_2_gan.exp1_fd_not_monotone": Counterfactual(lambda w: set_run(w, "exp1", fd_rises=0),
-                                                    "did not improve monotonically"),
+                                                     "near the equilibrium"),
+    "q5_2_gan.exp1_fd_not_monotone": Counterfactual(lambda w: set_run(w, "exp1", fd_rises=0), "The FD rose in"),
     "q5_2_gan.exp2_d_wins_throughout": Counterfactual(lambda w: epoch(w, "exp2", 3, d_fake=0.35),
-                                                      "in every epoch the discriminator's mean output"),
-    "q5_2_gan.exp2_saturation_gap": Counterfactual(lambda w: epoch(w, "exp2", 20, d_fake=0.6),
-                                                   "keeps the generator's gradient about"),
-    "q5_2_gan.exp2_fd_worse": Counterfactual(lambda w: epoch(w, "exp2", 20, fd=200.0),
-                                             "makes the samples worse after the same number of updates"),
-    "q5_2_gan.exp2_less_even": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=10, entropy_bits=3.2),
-                                              "covers the digits less evenly than experiment"),
+                                                      "ours rejects generated images more confidently"),
+    "q5_2_gan.exp2_early_lead": Counterfactual(lambda w: every_epoch(w, "exp2", fd=2000.0),
+                                               "At first the sharp signal helps"),
     "q5_2_gan.exp2_modes_collapse": Counterfactual(lambda w: every_epoch(w, "exp2", modes=9),
-                                                   "the generator abandons digits it had already drawn"),
+                                                   "Then the generator collapses"),
+    "q5_2_gan.exp2_recovers": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=4), "and then recovers to"),
+    "q5_2_gan.exp2_fd_worse": Counterfactual(lambda w: epoch(w, "exp2", 20, fd=200.0), "is worse than experiment"),
+    "q5_2_gan.exp2_gap_from_generator_step": Counterfactual(lambda w: epoch(w, "exp1", 10, fd=1500.0),
+                                                            "most of that gap comes from the halved generator step"),
+    "q5_2_gan.exp2_less_even_at_equal_travel": Counterfactual(
+        lambda w: epoch(w, "exp2", 20, modes=10, entropy_bits=3.2),
+        "What the strong discriminator changes at equal generator travel"),
     "q5_2_gan.exp3_slow_start": Counterfactual(lambda w: every_epoch(w, "exp3", modes=6),
-                                               "Counted in epochs the run starts slowly"),
-    "q5_2_gan.exp3_start_not_slower_per_update": Counterfactual(lambda w: every_epoch(w, "exp3", modes=2),
-                                                                "Counted in updates it is not slow"),
-    "q5_2_gan.exp3_slower_per_epoch": Counterfactual(lambda w: epoch(w, "exp3", 20, fd=100.0),
-                                                     "Per epoch it progresses more slowly"),
+                                               "Counted in epochs it starts slowly"),
+    "q5_2_gan.exp3_reaches_half": Counterfactual(lambda w: every_epoch(w, "exp3", modes=2), "its coverage stays below"),
+    "q5_2_gan.exp3_start_not_slower_per_update": Counterfactual(lambda w: every_epoch(w, "exp1", modes=10),
+                                                                "Counted in updates it is not slower"),
     "q5_2_gan.exp3_comparable_per_update": Counterfactual(
-        lambda w: epoch(w, "exp3", 45, step=20_000), "experiment~1 had FD"),
-    "q5_2_gan.exp3_ahead_per_update": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=1500.0),
-                                                     "Per update the large-batch run is ahead"),
+        lambda w: epoch(w, "exp3", 45, step=20_000), "interpolated between"),
+    "q5_2_gan.exp3_level_per_update": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=3000.0),
+                                                     "Less gradient noise does not buy faster progress"),
     "q5_2_gan.exp3_behind_after_all_epochs": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=150.0),
-                                                            "the low-noise setting is clearly worse"),
+                                                            "the low-noise setting is worse"),
     "q5_2_gan.exp3_less_even": Counterfactual(lambda w: epoch(w, "exp3", 45, modes=10, entropy_bits=3.2),
-                                              "ends with its samples spread less evenly"),
+                                              "The run is the most collapsed of the three"),
+    "q5_2_gan.inner_maximum": Counterfactual(lambda w: w["theory"]["checks"].update(inner_value=False),
+                                             "an affine function of the Jensen"),
+    "q5_2_gan.non_saturating_at_d_star": Counterfactual(
+        lambda w: w["theory"]["numeric"].update(non_saturating_error=1e-3), "the reverse Kullback"),
 }
 
 

@@ -28,11 +28,14 @@ def tasks(b: Build):
                       estimate=exp.epochs * b.cfg.gan.train_images / IMAGES_PER_SECOND)
         task["clean"] = clean_with(out)  # with an interrupted run's checkpoint
         yield task
-    yield b.claims_task(QUESTION, "hw4.q5_2_gan.claims", dict(zip(b.cfg.gan.experiments, metrics)))
+    theory = b.out(QUESTION, "theory.json")
+    yield b.task(QUESTION, "theory", "hw4.q5_2_gan.theory:run", theory, targets=[theory], settings={},
+                 doc=f"the game's identities (inner maximum, non-saturating loss at D*), with sympy -> {theory}")
+    yield b.claims_task(QUESTION, "hw4.q5_2_gan.claims", {**dict(zip(b.cfg.gan.experiments, metrics)),
+                                                          "theory": theory})
     yield b.figure_task(QUESTION, "gan_samples", "hw4.q5_2_gan.figures:samples", metrics, ["gan"],
                         extra_dep=samples)
     yield b.figure_task(QUESTION, "gan_dynamics", "hw4.q5_2_gan.figures:dynamics", metrics, ["gan"],
                         extra_dep=samples)
-    yield b.figure_task(QUESTION, "gan_curves", "hw4.q5_2_gan.figures:curves", metrics, ["gan"])
     yield b.figure_task(QUESTION, "gan_quality", "hw4.q5_2_gan.figures:quality", metrics, ["gan", "classifier"])
 
