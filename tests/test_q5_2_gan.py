@@ -562,7 +562,7 @@ COUNTERFACTUALS = {
     "q5_2_gan.exp2_d_wins_throughout": Counterfactual(lambda w: epoch(w, "exp2", 3, d_fake=0.35),
                                                       "ours rejects generated images more confidently"),
     "q5_2_gan.exp2_early_lead": Counterfactual(lambda w: every_epoch(w, "exp2", fd=2000.0),
-                                               "At first the sharp signal helps"),
+                                               "At first its generator leads"),
     "q5_2_gan.exp2_modes_collapse": Counterfactual(lambda w: every_epoch(w, "exp2", modes=9),
                                                    "Then the generator collapses"),
     "q5_2_gan.exp2_recovers": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=4), "and then recovers to"),
