@@ -38,8 +38,9 @@ def checked_data():
 def test_collect_records_tools_times_and_checksums(tmp_path):
     save_json(tmp_path / "timings" / "derive.minimax.json", {"function": "m:f", "seconds": 1.5})
     save_json(tmp_path / "timings" / "pdf.json", {"function": "m:g", "seconds": 9.0})
+    save_json(tmp_path / "timings" / "derive.removed.json", {"function": "m:h", "seconds": 2.0})  # a task since removed
     record = provenance.collect(profile="quick", config_hash="abc", timings_dir=tmp_path / "timings",
-                                figure_files=[], data_check=f"{__name__}:checked_data")
+                                tasks=["derive:minimax"], figure_files=[], data_check=f"{__name__}:checked_data")
     assert record["timings"] == [{"function": "m:f", "seconds": 1.5, "task": "derive:minimax"}]
     assert record["data"] == checked_data()
     assert record["tex"].startswith("pdfTeX")

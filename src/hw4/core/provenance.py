@@ -59,10 +59,11 @@ def figure_stamp(pdf: Path) -> dict:
     return {"file": pdf.name, "task": keywords[1], "config_hash": keywords[2]}
 
 
-def collect(*, profile: str, config_hash: str, timings_dir: Path, figure_files: list[Path],
+def collect(*, profile: str, config_hash: str, timings_dir: Path, tasks: list[str], figure_files: list[Path],
             data_check: str | None) -> dict:
     """`data_check` ('module:function') checks the input data and returns one {file, bytes, md5}
-    record per file: the same check that guards their use, so the appendix lists verified files."""
+    record per file: the same check that guards their use, so the appendix lists verified files.
+    `tasks`: the computing tasks of the graph; timings left by tasks since removed are not listed."""
     import torch
 
     timings = [load_json(p) | {"task": p.stem.replace(".", ":")} for p in sorted(Path(timings_dir).glob("*.json"))]
@@ -77,7 +78,7 @@ def collect(*, profile: str, config_hash: str, timings_dir: Path, figure_files: 
         "device": device(),
         "profile": profile,
         "config_hash": config_hash,
-        "timings": [t for t in timings if t["task"] not in ("render", "pdf", "provenance")],
+        "timings": [t for t in timings if t["task"] in tasks],
         "data": _function(data_check)() if data_check else [],
         "figures": [figure_stamp(Path(p)) for p in figure_files],
     }

@@ -36,6 +36,7 @@ def provenance_task(b: Build, question_tasks: dict, data_check: str) -> dict:
         "doc": "record code version, tools, machine, task times, data checksums, figure stamps",
         "actions": [b.action(target, out, name="provenance", profile=b.profile,
                              config_hash=config.config_hash(b.cfg), timings_dir=b.timings,
+                             tasks=[f"{q}:{t['name']}" for q, tasks in question_tasks.items() for t in tasks],
                              figure_files=figure_files(question_tasks), data_check=data_check)],
         "file_dep": [str(p) for p in [*results_files(question_tasks), *figure_files(question_tasks)]],
         "targets": [str(out)],
