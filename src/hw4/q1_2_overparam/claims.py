@@ -8,6 +8,7 @@ threshold is a named constant here; the certificate's own tolerances are in hw4.
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 from hw4.core.claims import Registry
@@ -15,16 +16,21 @@ from hw4.core.claims import Registry
 CLAIMS = Registry("q1_2_overparam")
 
 EDGE_FACTOR = 2.0       # "at least a factor of two below the measured edge of stability"
-COST_RATIO = 2.0        # missed targets "cost about the same": largest over smallest loss per target
+COST_RATIO = 2.0        # the loss per missed target "varies by less than a factor COST_RATIO"
+AWAY_PULL = 0.25        # an uncovered target's pull on the unit pointing away from it is "weak": at most this
+                        # share of its pull on a unit aligned with it
 POWER_RATIO = 1.5       # not geometric: the second half's log-log slope at most this factor steeper than the first's
-FLAT_SLOPE = 0.5        # "does not flatten": the log-log slope stays below -FLAT_SLOPE
+FLAT_SLOPE = 0.5        # "keeps falling": the log-log slope stays below -FLAT_SLOPE
 MC_WITHIN = 0.9         # Monte Carlo agrees "as well as sampling allows": this share within 2 s.e. ...
 MC_MAX_Z = 5.0          # ... and no estimate further than this many standard errors
 MILD = 0.1              # "mild" over-parameterisation: at most this share of extra units
-SLOW_FACTOR = 2.0       # the widest network needs at least this many times the fastest width's steps
+SLOW_FACTOR = 1.5       # m = 10 d needs at least this many times the fastest width's steps (median runs)
 AGREE_SHARE = 0.8       # the reproduction "agrees": their share inside our 95% interval in this share of cells
 RANGE_TOL = 0.05        # our averages at spurious minima within their reported ranges, to this relative slack
-INIT_DECIDES = 0.75     # "mostly decided by the initial weights": SGD and GD agree on this share of runs
+INFORMATIVE = 0.9       # a width tells whether the start decides the outcome only if independent outcomes
+                        # would agree on at most this share of its runs
+INIT_Z = 2.0            # "the start partly decides": agreement at least this many standard deviations above
+                        # the agreement of independent outcomes, at every informative width
 
 # Safran & Shamir's Table 1 (n = k): the range of the average smallest Hessian eigenvalue and of the
 # average objective F at the spurious minima found, in their units (F = f / 2), as reported.
@@ -40,6 +46,13 @@ def width(rows, m):
 
 def cells(square, plus_one, wide):
     return [c for table in (square, plus_one, wide) for c in table.cells]
+
+
+def pull(theta: float) -> float:
+    """The norm of a target's pull on a unit at angle theta to it, the gradient term
+    (sin(theta) w/|w| + (pi - theta) e) / (2 pi) for unit-norm e, over its value pi / (2 pi) at theta = 0."""
+    sq = math.sin(theta) ** 2 + (math.pi - theta) ** 2 + 2 * math.sin(theta) * (math.pi - theta) * math.cos(theta)
+    return math.sqrt(max(sq, 0.0)) / math.pi
 
 
 # ----------------------------------------------------------------------------- the step-size rule
@@ -64,8 +77,10 @@ def _(lr, **_):
 @CLAIMS.claim("all_certified", if_false="alternative", holds=lambda unresolved: unresolved == 0,
               says="no run of the two settings, the sweep or Safran & Shamir's cells is left unresolved")
 def _(settings, sweep, square, plus_one, wide, **_):
-    rows = [*settings.runs, *sweep.widths, *cells(square, plus_one, wide)]
-    return {"unresolved": sum(r.n_unresolved for r in rows), "runs": len(rows)}
+    groups = [*settings.runs, *sweep.widths]
+    table = cells(square, plus_one, wide)
+    return {"unresolved": sum(r.n_unresolved for r in [*groups, *table]),
+            "runs": sum(r.seeds for r in groups) + sum(c.runs for c in table)}
 
 
 @CLAIMS.claim("no_degenerate", if_false="alternative", holds=lambda degenerate: degenerate == 0,
@@ -105,11 +120,22 @@ def _(settings, **_):
 
 @CLAIMS.claim("spurious_minima_miss_targets", if_false="alternative",
               holds=lambda spurious, uncovering: spurious > 0 and uncovering == spurious,
-              says="at m = d some run ends at a certified spurious local minimum, and every such run leaves a "
-                   "target direction without a unit at cosine cover_cos or more (Question 1.1 cites this)")
-def _(settings, **_):
-    small = settings.runs[0]
-    return {"spurious": small.n_spurious, "uncovering": small.n_spurious_uncovering}
+              says="at m = d (the required setting and the sweep) some SGD run ends at a certified spurious local "
+                   "minimum, and every such run leaves a target direction without a unit at cosine cover_cos or "
+                   "more (Question 1.1 cites this)")
+def _(settings, sweep, **_):
+    rows = [settings.runs[0], *[r for r in sweep.widths if r.m == sweep.settings.d]]
+    return {"spurious": sum(r.n_spurious for r in rows), "uncovering": sum(r.n_spurious_uncovering for r in rows),
+            "seeds": sum(r.seeds for r in rows)}
+
+
+@CLAIMS.claim("plus_one_keeps_spurious", if_false="alternative", holds=lambda spurious: spurious > 0,
+              says="at m = d + 1 some SGD run of the sweep ends at a certified spurious local minimum "
+                   "(Question 1.1 cites this)")
+def _(sweep, **_):
+    r = width(sweep.widths, sweep.settings.d + 1)
+    return {"spurious": r.n_spurious if r is not None else None, "seeds": r.seeds if r is not None else None,
+            "frac": r.frac_spurious if r is not None else None}
 
 
 @CLAIMS.claim("small_cost_per_target", if_false="alternative",
@@ -122,10 +148,15 @@ def _(settings, **_):
     return {"cost_min": cost["min"], "cost_max": cost["max"], "ratio": COST_RATIO}
 
 
-@CLAIMS.claim("small_unit_points_away", if_false="alternative", holds=lambda cos_max: cos_max < 0,
-              says="at every spurious minimum at m = d, each uncovered target has a unit at negative cosine to it")
+@CLAIMS.claim("small_unit_points_away", if_false="alternative",
+              holds=lambda cos_max, pull_max, weak: cos_max < 0 and pull_max <= weak,
+              says="at every spurious minimum at m = d, each uncovered target has a unit pointing away from it, "
+                   "on which the target's pull is at most AWAY_PULL of its pull on a unit aligned with it")
 def _(settings, **_):
-    return {"cos_max": settings.runs[0].opposite_cos_max}
+    cos_max = settings.runs[0].opposite_cos_max
+    theta = None if cos_max is None else math.acos(max(-1.0, min(1.0, cos_max)))
+    return {"cos_max": cos_max, "angle_min": None if theta is None else math.degrees(theta),
+            "pull_max": None if theta is None else pull(theta), "weak": AWAY_PULL}
 
 
 @CLAIMS.claim("small_genuine_minima", if_false="alternative", holds=lambda bound_min, eig_min: bound_min > 0 and eig_min > 0,
@@ -156,7 +187,7 @@ def _(settings, **_):
               holds=lambda first, second, ratio, flat: second <= -flat and first < 0 and second >= ratio * first,
               says="at m = 10 d the SGD loss keeps falling (log-log slope over the second half of the window at "
                    "most -FLAT_SLOPE) without steepening (not more than POWER_RATIO times the first half's "
-                   "slope): a polynomial rate, not a geometric one")
+                   "slope): slower than a geometric rate, which would steepen on log-log axes")
 def _(settings, **_):
     large = settings.runs[-1]
     return {"first": large.slope_first_half, "second": large.slope_second_half, "ratio": POWER_RATIO,
@@ -197,22 +228,43 @@ def _(sweep, **_):
     return {"moving": last.n_sgd_moving, "seeds": last.seeds, "drop": last.global_drop_median, "reached": last.n_global}
 
 
-def slowdown(sweep) -> dict:
-    """The median run's steps to loss_tol at the fastest width and at the widest (the whole budget
-    where the median run does not get there)."""
-    fastest = width(sweep.widths, sweep.fastest_m) if sweep.fastest_m is not None else None
-    widest = sweep.widths[-1].median_steps_to_tol
-    return {"fastest": fastest.median_steps_to_tol if fastest is not None else None,
-            "widest": widest if widest is not None else sweep.settings.sweep_steps,
-            "widest_reached": widest is not None, "factor": SLOW_FACTOR}
+def slowdown(sweep, settings) -> dict:
+    """Steps to loss_tol at a constant step size: the sweep's fastest width (median run) against the
+    wide setting (m = 10 d, 16 runs with a constant step for most of their 50 000 steps), and whether
+    every sweep width above the fastest is slower (or censored: not below loss_tol by the end)."""
+    s = sweep.settings
+    decay_from = s.sweep_steps * (1 - s.anneal_frac)
+    fast = width(sweep.widths, sweep.fastest_m) if sweep.fastest_m is not None else None
+    wide = settings.runs[-1]
+    crossings = [t for t in (wide.steps_to_tol or []) if t is not None]
+    wide_decay_from = settings.settings.settings_steps * (1 - settings.settings.anneal_frac)
+    above = [r for r in sweep.widths if fast is not None and r.m > fast.m]
+    return {"fastest_m": sweep.fastest_m, "fastest": fast.median_steps_to_tol if fast is not None else None,
+            "decay_from": int(round(decay_from)),
+            "above_reached": [r.m for r in above if r.median_steps_to_tol is not None],
+            "above_steps": [r.median_steps_to_tol for r in above if r.median_steps_to_tol is not None],
+            "censored": [r.m for r in above if r.median_steps_to_tol is None], "wide_m": wide.m, "wide": wide.median_steps_to_tol,
+            "wide_min": min(crossings) if len(crossings) == wide.seeds else None,
+            "wide_max": max(crossings) if len(crossings) == wide.seeds else None,
+            "wide_decay_from": int(round(wide_decay_from)), "factor": SLOW_FACTOR,
+            "above_slower": all(r.median_steps_to_tol is None or (fast is not None and r.median_steps_to_tol
+                                                                   > fast.median_steps_to_tol) for r in above)}
 
 
-@CLAIMS.claim("wide_is_slower", if_false="alternative",
-              holds=lambda fastest, widest, widest_reached, factor: not widest_reached or widest >= factor * fastest,
-              says="the median SGD run at the widest m does not reach loss_tol within its steps, although the "
-                   "fastest width's does, or needs at least SLOW_FACTOR times as many steps")
-def _(sweep, **_):
-    return slowdown(sweep)
+def slower(fastest_m, fastest, decay_from, wide_m, wide, wide_min, wide_max, wide_decay_from, factor,
+           above_slower) -> bool:
+    """Past the fastest width more units cost steps, each count taken at a constant step size."""
+    return (fastest < decay_from and fastest_m < wide_m and wide_max < wide_decay_from
+            and wide >= factor * fastest and wide_min > fastest and above_slower)
+
+
+@CLAIMS.claim("wide_is_slower", if_false="alternative", holds=slower,
+              says="past the sweep's fastest width more units cost steps: every wider sweep width's median run is "
+                   "slower or not below loss_tol by the end, and at m = 10 d every run crosses later than the "
+                   "fastest width's median run, the median at least SLOW_FACTOR times later, all crossings "
+                   "before the step starts to decay")
+def _(sweep, settings, **_):
+    return slowdown(sweep, settings)
 
 
 # ----------------------------------------------------------------------------- Safran & Shamir
@@ -260,12 +312,25 @@ def _(compare, **_):
             "runs": sum(r.seeds for r in compare.widths)}
 
 
-@CLAIMS.claim("init_decides", if_false="alternative", holds=lambda agree, runs, share: agree >= share * runs,
-              says="from the same initial weights, SGD and gradient descent end at least INIT_DECIDES of the runs "
-                   "with the same label")
+def chance_agreement(r) -> float:
+    """The share of runs on which SGD and gradient descent (our step) would agree if their outcomes
+    (spurious or not) were independent, given how often each ends at a spurious minimum."""
+    p, q = r.sgd.n_spurious / r.seeds, r.gd_our_step.n_spurious / r.seeds
+    return p * q + (1 - p) * (1 - q)
+
+
+@CLAIMS.claim("init_decides", if_false="alternative",
+              holds=lambda informative, z_min, z: len(informative) > 0 and z_min >= z,
+              says="at every width where independent outcomes would agree on at most INFORMATIVE of the runs (and "
+                   "there is one), SGD and gradient descent from the same initial weights agree at least INIT_Z "
+                   "standard deviations more often than independent outcomes would")
 def _(compare, **_):
-    return {"agree": sum(r.sgd_vs_gd_our_step.agree for r in compare.widths),
-            "runs": sum(r.seeds for r in compare.widths), "share": INIT_DECIDES}
+    rows = [r for r in compare.widths if chance_agreement(r) <= INFORMATIVE]
+    zs = [(r.sgd_vs_gd_our_step.agree - r.seeds * chance_agreement(r))
+          / math.sqrt(r.seeds * chance_agreement(r) * (1 - chance_agreement(r))) for r in rows]
+    return {"informative": [r.m for r in rows], "agree": [r.sgd_vs_gd_our_step.agree for r in rows],
+            "runs": [r.seeds for r in rows], "chance": [r.seeds * chance_agreement(r) for r in rows],
+            "z_min": min(zs) if zs else None, "z": INIT_Z}
 
 
 @CLAIMS.claim("noise_does_not_rescue", if_false="alternative", holds=lambda rescued, trapped: rescued <= trapped,
@@ -276,20 +341,27 @@ def _(compare, **_):
             "trapped": sum(r.sgd_vs_gd_our_step.only_first_spurious for r in compare.widths)}
 
 
-@CLAIMS.claim("summary", if_false="alternative",
-              holds=lambda spurious_at_d, seeds, clean_from, d, mild, not_global, fastest, widest, widest_reached,
-              factor, outside: 2 * spurious_at_d > seeds and clean_from <= d * (1 + mild) and not_global == 0
-              and (not widest_reached or widest >= factor * fastest) and outside == 0,
-              says="under both protocols: most runs spurious at m = d, every run global from a mildly larger m "
-                   "on, the widest m slower than the fastest (wide_is_slower), and the protocols agree")
-def _(sweep, square, plus_one, wide, **_):
+def summary(spurious_at_d, seeds, their_at_d, their_runs, clean_from, d, mild, not_global, outside, **slow):
+    return (2 * spurious_at_d > seeds and 2 * their_at_d > their_runs and clean_from <= d * (1 + mild)
+            and not_global == 0 and outside == 0
+            and slower(**{k: slow[k] for k in inspect.signature(slower).parameters}))
+
+
+@CLAIMS.claim("summary", if_false="alternative", holds=summary,
+              says="under both protocols most runs are spurious at m = d and every run is global from a mildly "
+                   "larger m on (and the protocols' shares agree); under SGD, past the fastest width more units "
+                   "cost steps (wide_is_slower)")
+def _(sweep, settings, square, plus_one, wide, **_):
     d = sweep.settings.d
     at_d = width(sweep.widths, d)
     theirs = {c.n: c for c in cells(square, plus_one, wide) if c.k == d}
     both = [(r, theirs[r.m]) for r in sweep.widths if r.m in theirs]
+    their_d = theirs.get(d)
     return {"spurious_at_d": at_d.n_spurious if at_d is not None else None,
             "seeds": at_d.seeds if at_d is not None else None,
-            "clean_from": sweep.clean_from_m, "d": d, "mild": MILD, **slowdown(sweep),
+            "their_at_d": their_d.n_spurious if their_d is not None else None,
+            "their_runs": their_d.runs if their_d is not None else None,
+            "clean_from": sweep.clean_from_m, "d": d, "mild": MILD, **slowdown(sweep, settings),
             # runs not at a global minimum from clean_from on (saddles, unresolved), in both protocols
             "not_global": None if sweep.clean_from_m is None else
             sum(r.seeds - r.n_global for r in sweep.widths if r.m >= sweep.clean_from_m)

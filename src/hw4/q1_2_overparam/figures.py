@@ -13,20 +13,21 @@ from hw4.core.store import load_json
 FLOOR = 1e-13
 STATUS_COLOUR = {"global": PALETTE[0], "spurious": PALETTE[1], "saddle": PALETTE[3], "unresolved": PALETTE[4]}
 STATUS_LABEL = {"global": "global minimum", "spurious": "spurious local minimum",
-                "saddle": "saddle", "unresolved": "unresolved"}
+                "saddle": "saddle region", "unresolved": "unresolved"}
 
 
-def _width_axis(ax, widths, d: int, room: float = 0.12) -> None:
+def _width_axis(ax, widths, d: int, room: float = 0.12, keep=()) -> None:
     """x = m - d + 1 on a log axis, labelled with m: the widths just above d, where the change
-    happens, get as much room as the decades above them."""
+    happens, get as much room as the decades above them. The widths in `keep` are always
+    labelled; another width only if it is `room` decades or more from every label."""
     from matplotlib.ticker import FixedLocator, NullFormatter
 
     x = [m - d + 1 for m in widths]
-    labelled, last = [], -1.0
-    for v in x:  # label a tick only if it has room (`room` decades) after the previous label
-        if math.log10(v) - last >= room:
+    labelled = [m - d + 1 for m in keep if m in widths]
+    for v in x:
+        if all(abs(math.log10(v) - math.log10(u)) >= room for u in labelled):
             labelled.append(v)
-            last = math.log10(v)
+    labelled.sort()
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator(labelled))
     ax.xaxis.set_major_formatter(lambda v, _: f"{v + d - 1:.0f}")
@@ -116,15 +117,20 @@ def overparam_sweep(sweep_json, square_json, plus_one_json, wide_json, out_pdf, 
     reached = [(r["m"] - d + 1, r["median_steps_to_tol"]) for r in rows if r["median_steps_to_tol"] is not None]
     if reached:
         ax_t.plot(*np.asarray(reached, dtype=float).T, "o-", ms=3.5, color=PALETTE[2], label="median SGD run")
-    missing = [r["m"] - d + 1 for r in rows if r["median_steps_to_tol"] is None]
+    # censored: the median run is still above loss_tol when the runs end (the step decays from
+    # decay_from on), so its crossing lies above the end of the runs, if it comes at all
+    decay_from = cfg["sweep_steps"] * (1 - cfg["anneal_frac"])
+    # widths whose median run ends at a spurious minimum get no marker: they never get there
+    missing = [r["m"] - d + 1 for r in rows if r["median_steps_to_tol"] is None and 2 * r["n_spurious"] < r["seeds"]]
     if missing:
-        ax_t.plot(missing, np.full(len(missing), cfg["sweep_steps"]), "x", color="0.3",
-                  label="median run not there")
-    ax_t.axhline(cfg["sweep_steps"], ls="--", lw=0.8, color="0.6")
-    ax_t.set(ylim=(0, 1.15 * cfg["sweep_steps"]), ylabel="SGD iterations",
+        ax_t.plot(missing, np.full(len(missing), cfg["sweep_steps"]), "^", mfc="none", ms=5, color="0.3",
+                  label="not below by the end (censored)")
+    ax_t.axhline(cfg["sweep_steps"], ls="--", lw=0.8, color="0.6", label="end of the runs")
+    ax_t.axhline(decay_from, ls=":", lw=0.9, color="0.4", label="step-size decay starts")
+    ax_t.set(ylim=(0, 1.3 * cfg["sweep_steps"]), ylabel="SGD iterations (median run)",
              title=f"(b) iterations until $f < {cfg['loss_tol']:g}$")
-    ax_t.legend(frameon=False, fontsize=6.5, loc="lower right")
+    ax_t.legend(frameon=False, fontsize=6, loc="lower right")
     for ax, room in ((ax_f, 0.12), (ax_t, 0.2)):
-        _width_axis(ax, widths, d, room)
+        _width_axis(ax, widths, d, room, keep=(d, d + 2))
         ax.set_xlim(0.8, (max(widths) - d + 1) * 1.25)
     save(fig, out_pdf, task=task, config_hash=config_hash)
