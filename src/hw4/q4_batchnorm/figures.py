@@ -12,7 +12,7 @@ def batchnorm_norms(results_json, out_pdf, task: str, config_hash: str) -> None:
     res = load_json(results_json)
     n, cfg = res["numeric"], res["settings"]
     r = np.asarray(n["radii"])
-    fig, (ax_g, ax_h) = figure(ncols=2, height_in=2.9, width_frac=0.8)
+    fig, (ax_g, ax_h) = figure(ncols=2, height_in=2.6, width_frac=0.8)
     theta = f"$\\theta = {cfg['angle_deg']:g}^\\circ$"
     even, odd = slice(0, None, 2), slice(1, None, 2)  # the two sets of markers on alternate radii
     ax_g.loglog(r, n["grad_exact"], color=PALETTE[0], label=f"{theta}: closed form")
