@@ -195,7 +195,7 @@ Q = "q5_1_minimax."
 COUNTERFACTUALS = {
     Q + "phi": Counterfactual(fail("ends_lose"), "\\phi(x) = \\max_{y \\in [-2\\pi, 2\\pi]} f(x, y)"),
     Q + "global_points": Counterfactual(fail("phi_increasing"), "The global min-max points of"),
-    Q + "derivatives": Counterfactual(fail("hess"), "\\nabla^2 f(0, \\pm\\pi) ="),
+    Q + "derivatives": Counterfactual(fail("hess"), "and the Hessian $\\nabla^2 f(0, \\pm\\pi)$ has entries"),
     Q + "conditions": Counterfactual(edit(lambda d: d.update(first_order=True)), "the first-order necessary"),
     Q + "local_violation": Counterfactual(fail("local_split"), "a negative term plus a non-positive one"),
     Q + "grid_phi": Counterfactual(edit(lambda d: d["numeric"].update(phi_grid_max_err=1e-3)),

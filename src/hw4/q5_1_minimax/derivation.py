@@ -241,6 +241,7 @@ def derive(section) -> dict:
         "hess_general_latex": latex(sp.hessian(F, (x, y))),
         "hess_latex": latex(hess), "hess": [[float(v) for v in row] for row in hess.tolist()],
         "hyy": float(hess[1, 1]), "hyy_latex": latex(hess[1, 1]),
+        "hxx_latex": latex(hess[0, 0]), "hxy_latex": latex(hess[0, 1]),
         "schur": float(CLAIMS["schur"]), "schur_latex": latex(CLAIMS["schur"]),
         "points": points, **summary,
         "local_latex": latex(lv["local"]), "local_series_latex": latex(lv["series"]),

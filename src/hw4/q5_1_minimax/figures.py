@@ -12,7 +12,7 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
     res = load_json(results_json)
     pl = res["numeric"]["plot"]
     x, y = np.asarray(pl["x"]), np.asarray(pl["y"])
-    fig, (ax_f, ax_p) = figure(ncols=2, height_in=3.0, gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, (ax_f, ax_p) = figure(ncols=2, height_in=2.6, gridspec_kw={"width_ratios": [1.3, 1]})
     filled = ax_f.contourf(x, y, np.asarray(pl["f"]), levels=21, cmap="cividis")
     filled.set_edgecolor("face")  # no hairlines between the filled levels in PDF viewers
     fig.colorbar(filled, ax=ax_f).ax.set_title("$f(x, y)$", fontsize=8)
@@ -34,8 +34,8 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
     ax_p.plot(res["x_star"], res["value"], "*", ms=11, color=PALETTE[6], mec="k", zorder=5,
               label=r"$\min_x \phi$ at $x^* = 0$")
     ax_p.set(xlabel="$x$", ylabel=r"$\max_y f$ and branch values", xlim=(-1, 1))
-    fig.get_layout_engine().set(rect=(0, 0.22, 1, 0.78))  # the bottom holds the legends
-    for ax, at in ((ax_f, 0.3), (ax_p, 0.8)):  # each panel its own legend, under it
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(at, 0.0), ncol=2,
+    fig.get_layout_engine().set(rect=(0, 0.25, 1, 0.75))  # the bottom holds the legends
+    for ax, at, ncol in ((ax_f, 0.3, 2), (ax_p, 0.8, 2)):  # each panel its own legend, under it
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(at, 0.0), ncol=ncol,
                    fontsize=7, frameon=False, columnspacing=1.0, handlelength=1.8)
     save(fig, out_pdf, task=task, config_hash=config_hash)
