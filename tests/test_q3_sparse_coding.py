@@ -210,7 +210,6 @@ COUNTERFACTUALS = {
     Q + "linear_attacked": Counterfactual(fail("linear_margin_is_tau"), "and negative for every larger"),
     Q + "linear_loses_pivotal": Counterfactual(set_numeric("linear.flipped", 0.5),
                                                "the exact attack puts exactly these"),
-    Q + "no_linear_survives": Counterfactual(set_numeric("linear_any.robust", 1), "survives the attack on its weakest"),
     Q + "relu_bound": Counterfactual(fail("crossings_below_one"), "\\min_{x,\\ \\|\\delta\\|_2 \\le \\tau}"),
     Q + "threshold_interval": Counterfactual(fail("b_nonempty"), "an interval that is non-empty when"),
     Q + "relu_robust_measured": Counterfactual(fail("relu_robust"), "on our samples loses no input at"),

@@ -204,8 +204,8 @@ COUNTERFACTUALS = {
     Q + "jump": Counterfactual(fail("jump_unbounded"), "makes $f$ continuous at $0$"),
     Q + "hessian_unbounded": Counterfactual(fail("hess_rate_min"), "is not smooth}"),
     Q + "scale_invariant": Counterfactual(fail("scale_invariant"), "(checked symbolically"),
-    Q + "fd_agrees": Counterfactual(set_numeric("hess_eigs", 0.5, "max_rel_err"), "finite differences agree with the"),
-    Q + "slopes_match": Counterfactual(set_numeric("hess_slope_fit", -1.5), "and the slopes fitted to the"),
+    Q + "fd_agrees": Counterfactual(set_numeric("hess_eigs", 0.5, "max_rel_err"), "which agree with the closed forms"),
+    Q + "slopes_match": Counterfactual(set_numeric("hess_slope_fit", -1.5), "the fitted slopes are"),
 }
 
 HARNESS = Harness(claims.CLAIMS, world, lambda w: {"q4_batchnorm": {"derivation": w["derivation"]}},

@@ -109,6 +109,21 @@ def test_minimax_local_definition_is_violated(mm_results):
     assert "\\delta^{2}}{50}" in mm_results["local_series_latex"]
 
 
+def test_minimax_local_maxima_grow_with_the_window(mm_results):
+    """A window holds every grid point of a smaller one, so its maximum is never smaller (issue: the
+    table once showed the max over h = pi/2 below the max over h = delta, from two grid spacings)."""
+    rows = mm_results["numeric"]["local"]
+    for row in rows:
+        assert row["local_max_half_pi"] >= row["local_max_delta"]
+        assert row["local_max_delta"] <= row["local_closed"] + 1e-12  # a grid never beats the true max
+    step = mm_results["numeric"]["local_step"]
+    assert step == pytest.approx(2 * min(MM.deltas) / (MM.local_points - 1))
+    w = world()
+    w["derivation"]["numeric"]["local"][0]["local_max_half_pi"] = rows[0]["local_max_delta"] - 1e-7
+    record = {r["name"]: r for r in claims.CLAIMS.evaluate(w)}["q5_1_minimax.local_table"]
+    assert record["holds"] is False and record["numbers"]["nested"] is False
+
+
 def test_minimax_local_closed_form_symbolic():
     lv = mm.local_violation(mm.best_response())
     assert lv["symmetric"] and lv["split"] and lv["inside"]
@@ -180,14 +195,14 @@ Q = "q5_1_minimax."
 COUNTERFACTUALS = {
     Q + "phi": Counterfactual(fail("ends_lose"), "\\phi(x) = \\max_{y \\in [-2\\pi, 2\\pi]} f(x, y)"),
     Q + "global_points": Counterfactual(fail("phi_increasing"), "The global min-max points of"),
-    Q + "derivatives": Counterfactual(fail("hess"), "\\nabla^2 f(0, \\pm\\pi) ="),
+    Q + "derivatives": Counterfactual(fail("hess"), "and the Hessian $\\nabla^2 f(0, \\pm\\pi)$ has entries"),
     Q + "conditions": Counterfactual(edit(lambda d: d.update(first_order=True)), "the first-order necessary"),
     Q + "local_violation": Counterfactual(fail("local_split"), "a negative term plus a non-positive one"),
     Q + "grid_phi": Counterfactual(edit(lambda d: d["numeric"].update(phi_grid_max_err=1e-3)),
                                    "that the grid spacing allows"),
     Q + "grid_minimax": Counterfactual(edit(lambda d: d["numeric"].update(grid_x_star=0.5)), "search agrees"),
     Q + "fd_agrees": Counterfactual(edit(lambda d: d["numeric"]["fd"][1].update(hess_err=0.1)),
-                                    "Central finite differences reproduce"),
+                                    "central finite differences reproduce"),
     Q + "local_table": Counterfactual(edit(lambda d: d["numeric"]["local"][0].update(global_max=0.99)),
                                       "the global ones above it"),
 }

@@ -9,7 +9,6 @@ claim reads the measured numbers.
 from __future__ import annotations
 
 from hw4.core.claims import Registry
-from hw4.q3_sparse_coding.derivation import TOL
 
 CLAIMS = Registry("q3_sparse_coding")
 EXACT = 1e-12  # two fractions of the same sample that are equal by construction agree to rounding
@@ -52,15 +51,6 @@ def _(derivation, **_):
     n = derivation.numeric
     return {"flipped": n.linear.flipped, "pivotal_sampled": n.pivotal_sampled,
             "robust": n.linear.robust_accuracy, "tol": EXACT}
-
-
-@CLAIMS.claim("no_linear_survives", if_false="stop",
-              holds=lambda classifiers, robust, max_pair_margin, tol: classifiers > 0 and robust == 0
-              and max_pair_margin <= tol,
-              says="none of the linear classifiers tried near M w* survives the attack on its weakest pair")
-def _(derivation, **_):
-    a = derivation.numeric.linear_any
-    return {"classifiers": a.classifiers, "robust": a.robust, "max_pair_margin": a.max_pair_margin, "tol": TOL}
 
 
 @CLAIMS.claim("relu_bound", if_false="stop", holds=_all,

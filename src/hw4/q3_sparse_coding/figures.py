@@ -14,7 +14,7 @@ def robustness(results: Path | str, out: Path | str, *, task: str, config_hash: 
     b = res["threshold"]
     models = [("linear", r"linear $\langle Mw^*, x\rangle$", PALETTE[1], "s"),
               ("relu", rf"ReLU net, threshold $b = {b:.2f}$", PALETTE[0], "o")]
-    fig, (acc, drop) = figure(ncols=2, height_in=2.7)
+    fig, (acc, drop) = figure(ncols=2, height_in=2.4)
     for name, label, colour, marker in models:
         acc.plot(c["radius_fine"], c[name], color=colour, label=f"{label}: exact worst case")
         acc.plot(c["radius"], c[f"{name}_pgd"], marker, color=colour, mfc="none", ms=4, label="PGD attack")

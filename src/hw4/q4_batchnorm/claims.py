@@ -35,7 +35,7 @@ def _(derivation, **_):
 
 
 @CLAIMS.claim("gradient_unbounded", if_false="stop", holds=_all,
-              says="the gradient (closed form) has norm ~ 2 |sin theta| / r as r -> 0+: f is not Lipschitz near 0")
+              says="the gradient (closed form) has norm ~ 2 sin theta / r as r -> 0+ (theta in [0, pi]): f is not Lipschitz near 0")
 def _(derivation, **_):
     return _checks(derivation, "grad", "grad_norm", "grad_rate")
 

@@ -40,7 +40,7 @@ CLAIMS = {
     "eig_plus": 2 * lam + (c + ROOT) / r**2,
     "eig_minus": 2 * lam + (c - ROOT) / r**2,
     "eig_perp": 2 * lam + 2 * c / r**2,   # multiplicity d - 2
-    "grad_rate": 2 * sp.Abs(s),           # lim r ||grad f||     as r -> 0+
+    "grad_rate": 2 * s,                   # lim r ||grad f||     as r -> 0+ (sin theta >= 0 on [0, pi])
     "hess_rate": sp.Abs(c) + ROOT,        # lim r^2 ||hess f||_2 as r -> 0+
 }
 
@@ -91,7 +91,9 @@ def verify(claims: dict, got: dict) -> dict:
         "eig_perp": same(hess[:2, 2], sp.zeros(2, 1)) and same(hess[2, 2], claims["eig_perp"]),
         # the in-plane block's discriminant c^2 + 4 s^2 = ROOT^2 >= 1: the two eigenvalues always differ
         "eigs_distinct": same(ROOT**2, c**2 + 4 * s**2),
-        "grad_rate": same(sp.limit(r * claims["grad_norm"], r, 0, "+"), claims["grad_rate"]),
+        # the limit is 2 |sin theta|, which is 2 sin theta as theta lies in [0, pi]
+        "grad_rate": same(sp.limit(r * claims["grad_norm"], r, 0, "+").subs(sp.Abs(s), s), claims["grad_rate"])
+        and sp.minimum(s, t, sp.Interval(0, sp.pi)) == 0,
         # r^2 eig -> c + ROOT, c - ROOT, 2c; ROOT >= |c| makes |c| + ROOT the largest modulus
         "hess_rate": (same(limits[0], c + ROOT) and same(limits[1], c - ROOT) and same(limits[2], 2 * c)
                       and same(ROOT**2 - c**2, 4 * s**2) and bool(np.allclose(rate(tt), top))),

@@ -85,9 +85,12 @@ def _(derivation, **_):
     return {"grad_err": max(row.grad_err for row in fd), "hess_err": max(row.hess_err for row in fd), "tol": FD_TOL}
 
 
-@CLAIMS.claim("local_table", if_false="stop", holds=lambda max_local, value, min_global: max_local < value < min_global,
-              says="in the table, every locally restricted best response is below f(0, pi) = 1, every global one above")
+@CLAIMS.claim("local_table", if_false="stop",
+              holds=lambda max_local, value, min_global, nested: max_local < value < min_global and nested,
+              says="in the table, every locally restricted best response is below f(0, pi) = 1, every global one "
+                   "above, and the larger window never gives the smaller maximum")
 def _(derivation, **_):
     rows = derivation.numeric.local
     return {"max_local": max(max(r.local_max_delta, r.local_max_half_pi, r.local_closed) for r in rows),
-            "value": derivation.value, "min_global": min(r.global_max for r in rows)}
+            "value": derivation.value, "min_global": min(r.global_max for r in rows),
+            "nested": all(r.local_max_half_pi >= r.local_max_delta for r in rows)}

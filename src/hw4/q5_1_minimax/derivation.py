@@ -169,11 +169,15 @@ def numeric(section, claims: dict = CLAIMS) -> dict:
                    "hess_err": float(np.max(np.abs(hess - np.array(claims["hess"], dtype=float))))})
     local = sp.lambdify(delta, local_violation(best_response())["local"], "math")
     rows = []
+    # One y grid, of one spacing, for every window: the smallest window gets `local_points` points and
+    # a larger window holds every point of a smaller one, so its maximum can only be larger.
+    step = 2 * min(section.deltas) / (section.local_points - 1)
+    j = np.arange(-int(math.pi / 2 / step), int(math.pi / 2 / step) + 1)
     for d in section.deltas:
         for ys in (-math.pi, math.pi):
             xq = -d * math.copysign(1.0, ys)  # toward the side where y*'s branch loses
-            window = {name: float(f_numeric(xq, np.linspace(ys - h, ys + h, section.local_points)).max())
-                      for name, h in (("delta", d), ("half_pi", math.pi / 2))}
+            vals = f_numeric(xq, ys + step * j)
+            window = {"delta": float(vals[np.abs(j) <= round(d / step)].max()), "half_pi": float(vals.max())}
             every = f_numeric(xq, g["ys"])
             rows.append({"delta": d, "y_star": ys, "x": xq, "local_max_delta": window["delta"],
                          "local_max_half_pi": window["half_pi"], "local_closed": local(d),
@@ -188,7 +192,7 @@ def numeric(section, claims: dict = CLAIMS) -> dict:
         "grid_argmax_tie": g["argmax_tie"], "grid_dx": float(g["xs"][1] - g["xs"][0]), "grid_dy": dy,
         "phi_grid_max_err": float(np.max(np.abs(g["phi"] - phi(g["xs"])))),
         "phi_grid_err_bound": dy**2 / 8,  # |f_yy| <= 1: the grid misses a max by at most (dy/2)^2 / 2
-        "fd": fd, "local": rows,
+        "fd": fd, "local": rows, "local_step": step,
         "plot": {"x": px, "y": py, "f": np.round(f_numeric(px[None, :], py[:, None]), 6),
                  "phi": phi(px), "value_plus": value["plus"](px), "value_minus": value["minus"](px),
                  "y_plus": branch["plus"](px), "y_minus": branch["minus"](px),
@@ -237,6 +241,7 @@ def derive(section) -> dict:
         "hess_general_latex": latex(sp.hessian(F, (x, y))),
         "hess_latex": latex(hess), "hess": [[float(v) for v in row] for row in hess.tolist()],
         "hyy": float(hess[1, 1]), "hyy_latex": latex(hess[1, 1]),
+        "hxx_latex": latex(hess[0, 0]), "hxy_latex": latex(hess[0, 1]),
         "schur": float(CLAIMS["schur"]), "schur_latex": latex(CLAIMS["schur"]),
         "points": points, **summary,
         "local_latex": latex(lv["local"]), "local_series_latex": latex(lv["series"]),

@@ -12,7 +12,7 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
     res = load_json(results_json)
     pl = res["numeric"]["plot"]
     x, y = np.asarray(pl["x"]), np.asarray(pl["y"])
-    fig, (ax_f, ax_p) = figure(ncols=2, height_in=3.7, gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, (ax_f, ax_p) = figure(ncols=2, height_in=2.6, gridspec_kw={"width_ratios": [1.3, 1]})
     filled = ax_f.contourf(x, y, np.asarray(pl["f"]), levels=21, cmap="cividis")
     filled.set_edgecolor("face")  # no hairlines between the filled levels in PDF viewers
     fig.colorbar(filled, ax=ax_f).ax.set_title("$f(x, y)$", fontsize=8)
@@ -23,7 +23,7 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
         ax_f.plot(x[wins], yb[wins], color=color, lw=2, label=f"$y_{sign}(x)$, global best response")
         ax_f.plot(x[~wins], yb[~wins], "--", color=color, lw=1.4, label=f"$y_{sign}(x)$, local max only")
     ax_f.plot([res["x_star"]] * 2, res["y_stars"], "*", ms=11, color=PALETTE[6], mec="k",
-              label="global min-max points", zorder=5)
+              label="global min-max points $(0, \\pm\\pi)$", zorder=5)
     ax_f.set(xlabel="$x$", ylabel="$y$", xlim=(-1, 1), ylim=(y.min(), y.max()),
              yticks=np.pi * np.arange(-2, 3), yticklabels=[r"$-2\pi$", r"$-\pi$", "$0$", r"$\pi$", r"$2\pi$"])
     ax_f.grid(False)
@@ -33,7 +33,9 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
     ax_p.plot(pl["grid_x"], pl["grid_phi"], "o", ms=2, color="k", label=r"grid search of $\max_y f$")
     ax_p.plot(res["x_star"], res["value"], "*", ms=11, color=PALETTE[6], mec="k", zorder=5,
               label=r"$\min_x \phi$ at $x^* = 0$")
-    ax_p.set(xlabel="$x$", ylabel="value", xlim=(-1, 1))
-    handles = [h for ax in (ax_f, ax_p) for h in ax.get_legend_handles_labels()[0]]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7, frameon=False)
+    ax_p.set(xlabel="$x$", ylabel=r"$\max_y f$ and branch values", xlim=(-1, 1))
+    fig.get_layout_engine().set(rect=(0, 0.25, 1, 0.75))  # the bottom holds the legends
+    for ax, at, ncol in ((ax_f, 0.3, 2), (ax_p, 0.8, 2)):  # each panel its own legend, under it
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(at, 0.0), ncol=ncol,
+                   fontsize=7, frameon=False, columnspacing=1.0, handlelength=1.8)
     save(fig, out_pdf, task=task, config_hash=config_hash)
