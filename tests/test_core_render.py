@@ -80,3 +80,18 @@ def test_render_all_writes_every_template(tmp_path):
     written = templates.render_all(src, out, {"x": "a"})
     assert [p.name for p in written] == ["one.tex", "two.tex"]
     assert (out / "two.tex").read_text() == "yes"
+
+
+def test_bounds_round_outward_so_the_printed_bound_stays_true():
+    """'at most x' prints x rounded up, 'at least x' rounded down; rounding to nearest would print
+    9.9e-10 for 9.904e-10 and make 'at most' false."""
+    from hw4.core.render import atleast, atmost, num
+
+    assert atmost(9.904e-10, 2) == r"\num{1.0e-09}" and num(9.904e-10, 2) == r"\num{9.9e-10}"
+    assert atleast(0.02297, 2) == r"\num{0.022}" and atmost(0.02297, 2) == r"\num{0.023}"
+    assert atmost(-0.8165, 2) == r"\num{-0.81}" and atleast(-0.8165, 2) == r"\num{-0.82}"
+    assert atmost(0.5, 2) == atleast(0.5, 2) == r"\num{0.50}"  # exact values stay as they are
+    for value in (3.14159, 2.387e-7, 0.00123456, 98765.4321, -0.0456):
+        for digits in (1, 2, 3):
+            up, down = (float(f(value, digits)[5:-1]) for f in (atmost, atleast))
+            assert down <= value <= up

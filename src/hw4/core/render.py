@@ -6,6 +6,7 @@ produce siunitx markup. A missing variable stops the build naming template and l
 """
 from __future__ import annotations
 
+import decimal
 import math
 import shutil
 import traceback
@@ -40,7 +41,7 @@ def environment(templates_dir: Path | str, claim_book: dict | None = None) -> ji
         undefined=jinja2.StrictUndefined,
         finalize=escape,
     )
-    env.filters.update(latex=raw, num=num, pct=pct)
+    env.filters.update(latex=raw, num=num, pct=pct, atmost=atmost, atleast=atleast)
     env.globals.update(table=table, pick=pick)
     env.globals.update(claims_globals(claim_book or {}))
     return env
@@ -184,7 +185,18 @@ def pct(value, digits: int = 3) -> NoEscape:
     return NoEscape(rf"\SI{{{significant(100 * value, digits)}}}{{\percent}}")
 
 
-def significant(value, digits: int) -> str:
+def atmost(value, digits: int = 2) -> NoEscape:
+    """An upper bound as `\\num`: rounded *up* to `digits` significant digits, so that "at most x"
+    stays true of the printed x (rounding to nearest can print a bound the value exceeds)."""
+    return NoEscape(rf"\num{{{significant(value, digits, decimal.ROUND_CEILING)}}}")
+
+
+def atleast(value, digits: int = 2) -> NoEscape:
+    """A lower bound as `\\num`: rounded *down* to `digits` significant digits."""
+    return NoEscape(rf"\num{{{significant(value, digits, decimal.ROUND_FLOOR)}}}")
+
+
+def significant(value, digits: int, rounding: str = decimal.ROUND_HALF_EVEN) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"num expects a number, got {value!r}")
     if isinstance(value, int):
@@ -194,6 +206,10 @@ def significant(value, digits: int) -> str:
     if value == 0:
         return "0"
     exponent = math.floor(math.log10(abs(value)))
+    if rounding != decimal.ROUND_HALF_EVEN:  # directed: exactly, in decimal, then as a float
+        value = float(decimal.Decimal(repr(value)).quantize(decimal.Decimal(1).scaleb(exponent - digits + 1),
+                                                            rounding=rounding))
+        exponent = math.floor(math.log10(abs(value))) if value else exponent
     if -4 <= exponent < 6:  # plain decimals for everyday magnitudes
         decimals = digits - 1 - exponent
         return f"{round(value, decimals):.{max(decimals, 0)}f}"
