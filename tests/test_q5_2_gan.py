@@ -290,6 +290,21 @@ def test_the_data_files_match_their_known_sizes_and_md5s():
         assert (r["bytes"], r["md5"]) == data.KNOWN[r["file"]]
 
 
+def test_the_appendix_lists_the_files_torchvision_reads(tmp_path):
+    """The raw file where there is one (an archive beside it is not read), else its archive."""
+    from hw4.q5_2_gan import data
+    from hw4.q5_2_gan.tasks import files_read
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images, labels, *test = data.FILES
+    for name in (images, *test):
+        (raw / name).symlink_to(data.raw_dir() / name)
+    (raw / f"{images}.gz").write_bytes(b"an archive beside its raw file is never read")
+    (raw / f"{labels}.gz").symlink_to(data.raw_dir() / f"{labels}.gz")  # no raw labels: the archive
+    assert [r["file"] for r in files_read(tmp_path)] == [images, f"{labels}.gz", *test]
+
+
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
 def test_a_damaged_data_file_says_which_what_was_expected_and_what_to_do(tmp_path, damage):
     from hw4.q5_2_gan import data
@@ -564,11 +579,11 @@ COUNTERFACTUALS = {
     "q5_2_gan.exp2_early_lead": Counterfactual(lambda w: every_epoch(w, "exp2", fd=2000.0),
                                                "At first its generator leads"),
     "q5_2_gan.exp2_modes_collapse": Counterfactual(lambda w: every_epoch(w, "exp2", modes=9),
-                                                   "Then the generator collapses"),
+                                                   "Meanwhile the generator collapses"),
     "q5_2_gan.exp2_recovers": Counterfactual(lambda w: epoch(w, "exp2", 20, modes=4), "and then recovers to"),
     "q5_2_gan.exp2_fd_worse": Counterfactual(lambda w: epoch(w, "exp2", 20, fd=200.0), "is worse than experiment"),
     "q5_2_gan.exp2_gap_from_generator_step": Counterfactual(lambda w: epoch(w, "exp1", 10, fd=1500.0),
-                                                            "most of that gap comes from the halved generator step"),
+                                                            "most of that gap disappears at equal generator travel"),
     "q5_2_gan.exp2_less_even_at_equal_travel": Counterfactual(
         lambda w: epoch(w, "exp2", 20, modes=10, entropy_bits=3.2),
         "What the strong discriminator changes at equal generator travel"),
@@ -584,7 +599,7 @@ COUNTERFACTUALS = {
     "q5_2_gan.exp3_behind_after_all_epochs": Counterfactual(lambda w: epoch(w, "exp3", 45, fd=150.0),
                                                             "the low-noise setting is worse"),
     "q5_2_gan.exp3_less_even": Counterfactual(lambda w: epoch(w, "exp3", 45, modes=10, entropy_bits=3.2),
-                                              "The run is the most collapsed of the three"),
+                                              "Its samples are spread over the digits less evenly"),
     "q5_2_gan.inner_maximum": Counterfactual(lambda w: w["theory"]["checks"].update(inner_value=False),
                                              "an affine function of the Jensen"),
     "q5_2_gan.non_saturating_at_d_star": Counterfactual(

@@ -98,7 +98,8 @@ def _(exp1, **_):
 
 def collapse(run) -> dict:
     """The largest fall of the coverage below its best so far: where the best was reached (peak)
-    and where the fall was deepest (trough, the first such epoch), with the FDs there."""
+    and where the fall was deepest (trough, the first such epoch), the FD there, and the lowest FD
+    from the peak to the trough (where the FD's rise during the fall starts)."""
     best, peak, fall = None, None, (0, None, None)
     for record in run.epochs:
         if best is None or record.modes > best.modes:
@@ -108,9 +109,10 @@ def collapse(run) -> dict:
     drop, top, bottom = fall
     if top is None:
         return {"drop": 0, "peak_epoch": None, "peak_modes": None, "trough_epoch": None,
-                "trough_modes": None, "peak_fd": None, "trough_fd": None}
+                "trough_modes": None, "trough_fd": None, "low_fd": None, "low_fd_epoch": None}
+    low = min((r for r in run.epochs if top.epoch <= r.epoch <= bottom.epoch), key=lambda r: r.fd)
     return {"drop": drop, "peak_epoch": top.epoch, "peak_modes": top.modes, "trough_epoch": bottom.epoch,
-            "trough_modes": bottom.modes, "peak_fd": top.fd, "trough_fd": bottom.fd}
+            "trough_modes": bottom.modes, "trough_fd": bottom.fd, "low_fd": low.fd, "low_fd_epoch": low.epoch}
 
 
 def travel_epoch(exp1, exp2):

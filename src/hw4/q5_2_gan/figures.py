@@ -163,6 +163,7 @@ def quality(*paths, task: str, config_hash: str) -> None:
     share = runs[0][2]["mode_share"]
     ax_m.set(ylabel="digits", ylim=(0, 10.5), yticks=np.arange(0, 11, 2),
              title=f"digits with $\\geq$ {share:.0%} of samples")
+    ax_h.axhline(LOG2_10, color="0.5", lw=0.8, ls="--")
     ax_h.set(ylabel="bits", ylim=(0, LOG2_10 * 1.05), title="entropy of predicted digits")
     for ax, title in ((ax_real, "mean $D(x)$, real images"), (ax_fake, "mean $D(G(z))$, generated")):
         ax.axhline(0.5, color="0.5", lw=0.8, ls="--")
