@@ -12,7 +12,7 @@ def batchnorm_norms(results_json, out_pdf, task: str, config_hash: str) -> None:
     res = load_json(results_json)
     n, cfg = res["numeric"], res["settings"]
     r = np.asarray(n["radii"])
-    fig, (ax_g, ax_h) = figure(ncols=2, height_in=2.6, width_frac=0.8)
+    fig, (ax_g, ax_h) = figure(ncols=2, height_in=3.4, width_frac=0.8)
     theta = f"$\\theta = {cfg['angle_deg']:g}^\\circ$"
     even, odd = slice(0, None, 2), slice(1, None, 2)  # the two sets of markers on alternate radii
     ax_g.loglog(r, n["grad_exact"], color=PALETTE[0], label=f"{theta}: closed form")
@@ -20,8 +20,7 @@ def batchnorm_norms(results_json, out_pdf, task: str, config_hash: str) -> None:
     ax_g.loglog(r, n["grad_asymptote"], "--", color=PALETTE[1],
                 label=f"$2\\sin\\theta/r$, slope ${res['grad_slope']:.0f}$")
     ax_g.loglog(r, n["along_grad_exact"], ":", color=PALETTE[2], lw=1.8, label=r"along $w^*$: $2\lambda r$")
-    ax_g.set(xlabel=r"$\|w\|_2 = r$", ylabel=r"$\|\nabla f(w)\|_2$", title="gradient norm",
-             ylim=(None, 100 * max(n["grad_exact"])))  # room for the legend above the curves
+    ax_g.set(xlabel=r"$\|w\|_2 = r$", ylabel=r"$\|\nabla f(w)\|_2$", title="gradient norm")
     ax_h.loglog(r, n["hess_exact"], color=PALETTE[0], label=f"{theta}: closed form")
     ax_h.loglog(r[even], np.asarray(n["hess_fd"])[even], "o", ms=3, mfc="none", color=PALETTE[0],
                 label=f"{theta}: finite differences")
@@ -31,5 +30,7 @@ def batchnorm_norms(results_json, out_pdf, task: str, config_hash: str) -> None:
     ax_h.set(xlabel=r"$\|w\|_2 = r$", ylabel=r"$\|\nabla^2 f(w)\|_2$", title="Hessian spectral norm")
     for ax in (ax_g, ax_h):
         ax.axvspan(r.min(), n["fit_r_max"], color="0.9", zorder=0, lw=0)  # the range of the slope fits
-        ax.legend(loc="upper right", fontsize=6.5, frameon=False, handlelength=1.6, borderaxespad=0.2)
+        # below the axes, where the legend covers no data
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=6.5, frameon=False, handlelength=1.6,
+                  borderaxespad=0.2)
     save(fig, out_pdf, task=task, config_hash=config_hash)

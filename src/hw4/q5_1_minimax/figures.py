@@ -6,6 +6,8 @@ import numpy as np
 from hw4.core.plot import PALETTE, figure, save
 from hw4.core.store import load_json
 
+GRID_EVERY = 4  # the right panel marks every GRID_EVERY-th x of the grid search
+
 
 def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> None:
     """f on the box with both best-response branches, and phi(x) = max_y f with its kink at 0."""
@@ -27,13 +29,15 @@ def minimax_landscape(results_json, out_pdf, task: str, config_hash: str) -> Non
     ax_f.set(xlabel="$x$", ylabel="$y$", xlim=(-1, 1), ylim=(y.min(), y.max()),
              yticks=np.pi * np.arange(-2, 3), yticklabels=[r"$-2\pi$", r"$-\pi$", "$0$", r"$\pi$", r"$2\pi$"])
     ax_f.grid(False)
-    ax_p.plot(x, pl["phi"], color=PALETTE[0], lw=2, label=r"$\phi(x) = \max_y f(x, y)$")
+    ax_p.plot(x, pl["phi"], color=PALETTE[0], lw=2, zorder=4, label=r"$\phi(x) = \mathrm{max}_y\, f(x, y)$")
     ax_p.plot(x, pl["value_plus"], "--", color=PALETTE[1], label=r"$f(x, y_+(x))$")
     ax_p.plot(x, pl["value_minus"], "--", color=PALETTE[3], label=r"$f(x, y_-(x))$")
-    ax_p.plot(pl["grid_x"], pl["grid_phi"], "o", ms=2, color="k", label=r"grid search of $\max_y f$")
+    every = GRID_EVERY  # a thinned set of the grid's points, drawn under the line of phi so that it shows
+    ax_p.plot(np.asarray(pl["grid_x"])[::every], np.asarray(pl["grid_phi"])[::every], "o", ms=4, mfc="none", mew=0.8,
+              color="k", zorder=3, label=f"grid search (every {every}th $x$)")
     ax_p.plot(res["x_star"], res["value"], "*", ms=11, color=PALETTE[6], mec="k", zorder=5,
-              label=r"$\min_x \phi$ at $x^* = 0$")
-    ax_p.set(xlabel="$x$", ylabel=r"$\max_y f$ and branch values", xlim=(-1, 1))
+              label=r"$\mathrm{min}_x\, \phi$ at $x^* = 0$")
+    ax_p.set(xlabel="$x$", ylabel=r"max over $y$ of $f$; branch values", xlim=(-1, 1))
     fig.get_layout_engine().set(rect=(0, 0.25, 1, 0.75))  # the bottom holds the legends
     for ax, at, ncol in ((ax_f, 0.3, 2), (ax_p, 0.8, 2)):  # each panel its own legend, under it
         fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(at, 0.0), ncol=ncol,
