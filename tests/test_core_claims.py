@@ -110,6 +110,14 @@ def test_sections_of_templates():
     assert render.section_of("q1_1_intuition.tex.j2") == "1.1"
 
 
+def test_the_claims_table_names_each_section_once_in_order_of_use():
+    book = claims.book(REG.evaluate({"run": {"x": 2.0, "bar": 1.0, "check": True}}))
+    used = {"q9_demo.above": ["q1_2_overparam.tex.j2", "q1_2_overparam_appendix.tex.j2", "q1_1_intuition.tex.j2"],
+            "q9_demo.sound": ["q3_sparse_coding.tex.j2"]}
+    rows = {str(r["name"]).replace("\\allowbreak{}", ""): r["section"] for r in render.claims_rows(book, used)}
+    assert rows == {"q9\\_demo.above": "1.2, 1.1", "q9\\_demo.sound": "3"}
+
+
 # ----------------------------------------------------------------------------- the project's claims
 
 def claims_modules() -> list[str]:

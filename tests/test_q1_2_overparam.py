@@ -365,10 +365,11 @@ def ends_of(seeds, spurious, **extra):
             "spurious_ci95": ci(spurious, seeds), **extra}
 
 
-def sweep_width(m, seeds, spurious, steps_to, loss_median, near_saddle=0, moving=0):
+def sweep_width(m, seeds, spurious, steps_to, loss_median, near_saddle=0, moving=0, near_saddle_spurious=None):
+    to_spurious = near_saddle // 3 if near_saddle_spurious is None else near_saddle_spurious
     return ends_of(seeds, spurious, m=m, n_spurious_uncovering=spurious, median_steps_to_tol=steps_to, loss_median=loss_median,
                    n_sgd_near_saddle=near_saddle, n_sgd_moving=moving, global_drop_median=0.6,
-                   sgd_near_saddle_to={"global": near_saddle - near_saddle // 3, "spurious": near_saddle // 3,
+                   sgd_near_saddle_to={"global": near_saddle - to_spurious, "spurious": to_spurious,
                                        "saddle": 0, "unresolved": 0})
 
 
@@ -396,7 +397,7 @@ def world() -> dict:
                     slope_middle=17500, slope_median=-1.1, slope_first_half=-1.0, slope_second_half=-1.2,
                     mc={"compared": 48, "frac_within_2se": 0.94, "max_abs_z": 3.1})
     widths = [sweep_width(20, 32, 32, None, 0.06), sweep_width(21, 32, 20, None, 0.04, near_saddle=6),
-              sweep_width(22, 32, 0, 9000, 1e-4, near_saddle=9), sweep_width(25, 32, 0, 8000, 1e-4),
+              sweep_width(22, 32, 0, 9000, 1e-4, near_saddle=9, near_saddle_spurious=0), sweep_width(25, 32, 0, 8000, 1e-4),
               sweep_width(30, 32, 0, 8500, 2e-4), sweep_width(200, 32, 0, None, 2e-3, moving=32)]
     paired = lambda agree, a, b: {"agree": agree, "only_first_spurious": a, "only_second_spurious": b}
     return {
@@ -454,7 +455,7 @@ COUNTERFACTUALS = {
     Q + "plus_one_keeps_spurious": Counterfactual(lambda w: w["sweep"]["widths"][1].update(n_spurious=0, n_global=32),
                                                   "of the SGD runs with $m = d + 1$ end at one"),
     Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
-                                                "Most runs flatten for good"),
+                                                "most SGD runs end at a certified spurious local minimum"),
     Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),
                                                 "thus varies by less than a factor"),
     Q + "small_unit_points_away": Counterfactual(lambda w: small(w).update(opposite_cos_max=-0.3),
@@ -473,7 +474,10 @@ COUNTERFACTUALS = {
                                                 "mild over-parameterization removes them"),
     Q + "sgd_stalls_near_saddles": Counterfactual(
         lambda w: [r.update(n_sgd_near_saddle=0) for r in w["sweep"]["widths"]],
-        "SGD runs ended their steps at rest in a saddle region"),
+        "widths) ended their steps near a saddle"),
+    Q + "near_saddle_runs_escape": Counterfactual(
+        lambda w: w["sweep"]["widths"][2]["sgd_near_saddle_to"].update({"global": 8, "spurious": 1}),
+        "continued, all 9 reach a global minimum"),
     Q + "widest_still_falling": Counterfactual(lambda w: w["sweep"]["widths"][-1].update(n_sgd_moving=31),
                                                "still descending"),
     Q + "wide_is_slower": Counterfactual(lambda w: large(w).update(median_steps_to_tol=10000,

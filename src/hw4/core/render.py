@@ -153,7 +153,8 @@ def section_of(template: str) -> str:
 def claims_rows(claim_book: dict, used: dict) -> list[dict]:
     """The appendix's claims table: name, sections, held, the numbers behind it."""
     return [{"name": NoEscape(escape_latex(name).replace("_", "_\\allowbreak{}").replace(".", ".\\allowbreak{}")),
-             "section": ", ".join(section_of(t) for t in used.get(name, [])),
+             # two templates of one section (an answer and its appendix) name the section once
+             "section": ", ".join(dict.fromkeys(section_of(t) for t in used.get(name, []))),
              "held": "yes" if r["holds"] else "no",
              "numbers": "; ".join(f"{k} = {claims._short(v)}" for k, v in r["numbers"].items())}
             for name, r in sorted(claim_book.items())]

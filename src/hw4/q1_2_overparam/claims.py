@@ -213,10 +213,30 @@ def _(sweep, **_):
     return {"clean_from": sweep.clean_from_m, "d": sweep.settings.d, "mild": MILD}
 
 
+def near_saddle(sweep) -> dict:
+    """The SGD runs of the sweep that end their steps at rest near a saddle (|grad f| < sgd_rest_grad, a
+    negative Hessian eigenvalue): over all widths, and at the width with the most of them (the widest
+    on a tie), with where their continuations end."""
+    most = max(sweep.widths, key=lambda r: (r.n_sgd_near_saddle, r.m))
+    return {"near_saddle": sum(r.n_sgd_near_saddle for r in sweep.widths), "m": most.m,
+            "at_m": most.n_sgd_near_saddle, "to_global": most.sgd_near_saddle_to["global"],
+            "to_spurious": most.sgd_near_saddle_to["spurious"]}
+
+
 @CLAIMS.claim("sgd_stalls_near_saddles", if_false="alternative", holds=lambda near_saddle: near_saddle > 0,
-              says="some SGD runs of the sweep end their steps at rest near a saddle (a negative eigenvalue there)")
+              says="some SGD runs of the sweep end their steps at rest near a saddle (|grad f| < sgd_rest_grad, "
+                   "a negative eigenvalue there)")
 def _(sweep, **_):
-    return {"near_saddle": sum(r.n_sgd_near_saddle for r in sweep.widths)}
+    return near_saddle(sweep)
+
+
+@CLAIMS.claim("near_saddle_runs_escape", if_false="alternative",
+              holds=lambda at_m, to_global: at_m > 0 and to_global == at_m,
+              says="at the width with the most SGD runs ending near a saddle, every one of them reaches a global "
+                   "minimum when continued")
+def _(sweep, **_):
+    r = near_saddle(sweep)
+    return {k: r[k] for k in ("m", "at_m", "to_global", "to_spurious")}
 
 
 @CLAIMS.claim("widest_still_falling", if_false="alternative",

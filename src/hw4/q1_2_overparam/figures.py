@@ -16,6 +16,12 @@ STATUS_LABEL = {"global": "global minimum", "spurious": "spurious local minimum"
                 "saddle": "saddle region", "unresolved": "unresolved"}
 
 
+def grouped(n: int) -> str:
+    """An integer as the text prints it (siunitx): digits in groups of three, split by a thin space,
+    from five digits on."""
+    return f"{n:,}".replace(",", "\u2009") if abs(n) >= 10_000 else str(n)
+
+
 def _width_axis(ax, widths, d: int, room: float = 0.12, keep=()) -> None:
     """x = m - d + 1 on a log axis, labelled with m: the widths just above d, where the change
     happens, get as much room as the decades above them. The widths in `keep` are always
@@ -57,7 +63,7 @@ def overparam_curves(settings_json, out_pdf, task: str, config_hash: str) -> Non
             err = 2 * np.asarray(point["se"])
             ax.errorbar(np.full_like(mean, point["step"] + 1), mean, yerr=[np.minimum(err, mean - FLOOR), err],
                         fmt="o", ms=3.2, mfc="none", mew=0.8, elinewidth=0.8, color=PALETTE[2],
-                        label=f"Monte Carlo, {cfg['mc_samples']:,} samples, $\\pm 2$ s.e." if i == 0 else None)
+                        label=f"Monte Carlo, {grouped(cfg['mc_samples'])} samples, $\\pm 2$ s.e." if i == 0 else None)
         ax.axhline(cfg["loss_tol"], ls=":", lw=0.9, color="0.4")
         ax.axvline(cfg["settings_steps"] * (1 - cfg["anneal_frac"]) + 1, ls="--", lw=0.8, color="0.6")
         counts = ", ".join(f"{r['n_' + s]} {s}" for s in STATUS_COLOUR if r["n_" + s])
@@ -101,11 +107,11 @@ def overparam_sweep(sweep_json, square_json, plus_one_json, wide_json, out_pdf, 
         ax.plot(x, frac, style, ms=4, color=colour, label=label)
 
     curve(ax_f, [r["m"] for r in rows], [r["frac_spurious"] for r in rows], [r["spurious_ci95"] for r in rows],
-          "o-", PALETTE[1], f"SGD, $\\eta = {res['scale']:g}/m$ ({rows[0]['seeds']} runs per $m$)")
+          "o-", PALETTE[1], f"SGD, $\\eta = {res['scale']:#.3g}/m$ ({rows[0]['seeds']} runs per $m$)")
     if theirs:
         curve(ax_f, [c["n"] for c in theirs], [c["frac_spurious"] for c in theirs],
               [c["spurious_ci95"] for c in theirs], "s--", PALETTE[0],
-              f"GD, Safran & Shamir's protocol ({theirs[0]['runs']} runs)")
+              f"GD, Safran & Shamir's protocol, our rerun ({theirs[0]['runs']} runs)")
         reported = [(c["n"], c["reported_pct"] / 100) for c in theirs if c["reported_pct"] is not None]
         if reported:
             n, frac = np.asarray(reported, dtype=float).T
