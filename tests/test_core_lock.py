@@ -53,3 +53,16 @@ def test_the_held_lock_is_passed_to_subprocesses(tmp_path):
             "pass_fds=lock.held()).stdout.split().count(str(lock.held()[0])))")
     out, _ = python(code, tmp_path / "l.lock").communicate(timeout=30)
     assert out.strip() == "1"
+
+
+def test_a_build_that_has_just_taken_the_lock_is_named_once_it_has_written_its_line(tmp_path):
+    """Between taking the lock and writing who holds it, the file is empty: the waiter reads again."""
+    lock_file = tmp_path / ".doit-quick.lock"
+    slow = ("import fcntl, os, time; fd = os.open(os.environ['LOCK'], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.5); "
+            "os.pwrite(fd, b'PID 4242, `doit`, started 12:00:00\\n', 0); time.sleep(2)")
+    holder = python(slow, lock_file)
+    assert holder.stdout.readline() == "held\n"
+    out, err = python(TAKE, lock_file).communicate(timeout=30)
+    holder.wait()
+    assert out == "acquired\n" and "(PID 4242, `doit`, started 12:00:00, holding" in err

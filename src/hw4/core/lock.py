@@ -32,7 +32,7 @@ def acquire(lock_file: Path | str) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = Path(lock_file).read_text().strip() or "another build"
+        holder = _holder(Path(lock_file))
         print(f"waiting for the build running in this checkout to finish ({holder}, holding "
               f"{lock_file}); press Ctrl-C to stop waiting", file=sys.stderr, flush=True)
         try:
@@ -44,6 +44,17 @@ def acquire(lock_file: Path | str) -> None:
     command = shlex.join(["doit", *sys.argv[1:]])
     os.pwrite(fd, f"PID {os.getpid()}, `{command}`, started {time.strftime('%H:%M:%S')}\n".encode(), 0)
     _held[:] = [fd]
+
+
+def _holder(lock_file: Path, patience: float = 2.0) -> str:
+    """Who holds the lock, as its holder wrote it. A build that has just taken the lock writes
+    that line a moment later, so an empty file is read again for up to `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        text = lock_file.read_text().strip()
+        if text or time.monotonic() > deadline:
+            return text or "another build"
+        time.sleep(0.02)
 
 
 def held() -> tuple[int, ...]:
