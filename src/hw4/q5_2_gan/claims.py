@@ -100,7 +100,7 @@ def collapse(run) -> dict:
     """The largest fall of the coverage below its best so far: where the best was reached (peak)
     and where the fall was deepest (trough, the first such epoch), the FD there, and the lowest FD
     from the peak to the trough (where the FD's rise during the fall starts)."""
-    best, peak, fall = None, None, (0, None, None)
+    best, fall = None, (0, None, None)
     for record in run.epochs:
         if best is None or record.modes > best.modes:
             best = record
