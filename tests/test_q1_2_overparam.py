@@ -457,7 +457,7 @@ COUNTERFACTUALS = {
     Q + "small_mostly_spurious": Counterfactual(lambda w: small(w).update(n_spurious=3, n_global=13),
                                                 "most SGD runs end at a certified spurious local minimum"),
     Q + "small_cost_per_target": Counterfactual(lambda w: small(w)["loss_per_uncovered"].update(max=0.05),
-                                                "thus varies by less than a factor"),
+                                                "thus varies little from minimum to minimum"),
     Q + "small_unit_points_away": Counterfactual(lambda w: small(w).update(opposite_cos_max=-0.3),
                                                  "target's pull on it, the term"),
     Q + "small_genuine_minima": Counterfactual(lambda w: small(w).update(spurious_value_bound_min=-0.01),
