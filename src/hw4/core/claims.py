@@ -83,12 +83,12 @@ def evaluate(c: Claim, results: dict) -> dict:
         raise ClaimError(f"claim {c.name}: {err.file} has no field '{err.field}'; rebuild the task "
                          f"that writes it, or fix the claim in its claims.py") from None
     unknown = sorted(k for k, v in numbers.items() if _missing(v))
-    holds = not unknown and bool(c.holds(**_arguments(c.holds, numbers)))
+    holds = not unknown and bool(c.holds(**arguments(c.holds, numbers)))
     return {"name": c.name, "says": c.says, "if_false": c.if_false, "holds": holds,
             "numbers": numbers, "unknown": unknown}
 
 
-def _arguments(predicate, numbers: dict) -> dict:
+def arguments(predicate, numbers: dict) -> dict:
     """The numbers a predicate takes by name (all of them if it takes **kwargs); the others are
     context printed beside the sentence."""
     params = inspect.signature(predicate).parameters.values()

@@ -8,10 +8,9 @@ threshold is a named constant here; the certificate's own tolerances are in hw4.
 """
 from __future__ import annotations
 
-import inspect
 import math
 
-from hw4.core.claims import Registry
+from hw4.core.claims import Registry, arguments
 
 CLAIMS = Registry("q1_2_overparam")
 
@@ -364,7 +363,7 @@ def _(compare, **_):
 def summary(spurious_at_d, seeds, their_at_d, their_runs, clean_from, d, mild, not_global, outside, **slow):
     return (2 * spurious_at_d > seeds and 2 * their_at_d > their_runs and clean_from <= d * (1 + mild)
             and not_global == 0 and outside == 0
-            and slower(**{k: slow[k] for k in inspect.signature(slower).parameters}))
+            and slower(**arguments(slower, slow)))
 
 
 @CLAIMS.claim("summary", if_false="alternative", holds=summary,
