@@ -13,7 +13,14 @@ machine noise hits both alike. Printed, after a check that both loops make the s
 2. the whole machine's steps per second with one process on all threads (how the experiments
    ran before: one after another) against one single-threaded process per core at once (how
    the build runs them now), and the latter against the reference loop;
-3. the fraction of the peak each full experiment's steps reach, before and after, and overall.
+3. the fraction of the peak each full experiment's steps reach, before and after, and overall;
+4. the ceiling: the same for a program that does a step's matrix products and its Adam updates
+   and nothing else (no activations, dropout, losses or statistics), in the trainer's order and
+   layouts, in the build's setting. No trainer built on these kernels takes less time per step,
+   so its fraction of the peak bounds what any of them can reach on this machine. Measured while
+   writing it (12 rounds): the ceiling 61% of the peak at batch 100, 84% at 1000, 71% over the
+   three experiments; our trainer 51%, 69%, 60%, that is 82 to 83% of the ceiling's speed.
+   bench_gan_alternatives.py measures what was tried to close that gap.
 
     HW4_DATA_DIR=../shared/data/mnist python bench/bench_gan.py [--steps 10] [--rounds 12]
 
@@ -131,6 +138,52 @@ def step_flops(preset: nets.Preset, batch: int) -> float:
     return 2.0 * batch * (d_step + g_step)
 
 
+class Ceiling:
+    """A step's matrix products and Adam updates and nothing else, on random inputs: the
+    trainer's products in its order and layouts (forward addmm with W.t(), weight gradients
+    g.t() @ h, input gradients g @ W; the same count as step_flops), then the same fused Adam."""
+
+    def __init__(self, batch: int, preset: nets.Preset = nets.PRESETS["A"]):
+        G, D = nets.build("A", 0)
+        self.g, self.d = list(G.layers), list(D.layers)
+        for p in (*G.parameters(), *D.parameters()):
+            p.grad = torch.zeros_like(p)  # the bias gradients stay zero; their sums are not products
+        self.opt_g, self.opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
+        self.x = torch.rand(batch, nets.IMAGE) * 2 - 1
+        self.z = torch.randn(batch, preset.noise_dim)
+        self.d_out, self.g_out = torch.randn(2 * batch, 1), torch.randn(batch, 1)  # dloss/dlogits
+
+    @staticmethod
+    def forward(layers, h):
+        inputs = []
+        for layer in layers:
+            inputs.append(h)
+            h = torch.addmm(layer.bias, h, layer.weight.t())
+        return inputs, h
+
+    @staticmethod
+    def backward(layers, inputs, g, to_input: bool):
+        for i in reversed(range(len(layers))):
+            layers[i].weight.grad = g.t() @ inputs[i]
+            if i > 0 or to_input:
+                g = g @ layers[i].weight
+        return g
+
+    @torch.no_grad()
+    def step(self):
+        _, fake = self.forward(self.g, self.z)                       # D step
+        inputs, _ = self.forward(self.d, torch.cat((self.x, fake)))
+        self.backward(self.d, inputs, self.d_out, to_input=False)
+        self.opt_d.step()
+        g_inputs, fake = self.forward(self.g, self.z)                # G step
+        self.forward(self.d, fake)
+        g = self.g_out
+        for layer in reversed(self.d):                               # D is frozen: input gradients only
+            g = g @ layer.weight
+        self.backward(self.g, g_inputs, g, to_input=False)
+        self.opt_g.step()
+
+
 def _time(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -225,40 +278,51 @@ def judge_seconds(samples: int) -> float:
     return min(_time(lambda: quality(train.generate(G, noise), judge, 0.01)) for _ in range(3))
 
 
-def _worker(threads: int, batch: int, go, out) -> None:
-    """Child process: with `threads` threads, train `steps` steps on random images whenever `go`
-    hands it a step count (None: stop), and put its steps per second on `out`."""
+def _worker(threads: int, batch: int, program: str, go, out) -> None:
+    """Child process: with `threads` threads, run `steps` steps of `program` ("trainer": our
+    trainer on random images; "ceiling": Ceiling) whenever `go` hands it a step count (None:
+    stop), and put its steps per second on `out`."""
     torch.set_num_threads(threads)
-    G, D = nets.build("A", 0)
-    opt_g, opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
-    gen = torch.Generator().manual_seed(0)
-    images = torch.rand(batch * 40, 784) * 2 - 1
-    train.train_epoch(G, D, opt_g, opt_d, images[:batch * 3], batch, gen, 100)  # warm-up
+    if program == "ceiling":
+        ceiling = Ceiling(batch)
+
+        def run(steps):
+            for _ in range(steps):
+                ceiling.step()
+    else:
+        G, D = nets.build("A", 0)
+        opt_g, opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
+        gen = torch.Generator().manual_seed(0)
+        images = torch.rand(batch * 40, 784) * 2 - 1
+
+        def run(steps):
+            train.train_epoch(G, D, opt_g, opt_d, images[:batch * steps], batch, gen, 100)
+    run(3)  # warm-up
     out.put(None)
     while (steps := go.get()) is not None:
-        subset = images[:batch * steps]
         t = time.perf_counter()
-        train.train_epoch(G, D, opt_g, opt_d, subset, batch, gen, 100)
+        run(steps)
         out.put(steps / (time.perf_counter() - t))
 
 
-def side_by_side(batch: int, steps: int, rounds: int) -> tuple[list[float], list[float]]:
-    """Steps per second of the whole machine, in alternating rounds: one process on all cores
-    (how the experiments ran before, one after another), then one single-threaded process per
-    core at once (how the build runs them now). Returns the two lists of rates."""
+def side_by_side(batch: int, steps: int, rounds: int) -> tuple[list[float], list[float], list[float]]:
+    """Steps per second of the whole machine, in alternating rounds: our trainer as one process
+    on all cores (how the experiments ran before, one after another), then as one single-threaded
+    process per core at once (how the build runs them now), then the ceiling program in the
+    build's setting. Returns the three lists of rates."""
     ctx = multiprocessing.get_context("spawn")  # a fork would inherit torch's thread pool
     cores = torch.get_num_threads()
     setups = []
-    for procs, threads in ((1, cores), (cores, 1)):
+    for procs, threads, program in ((1, cores, "trainer"), (cores, 1, "trainer"), (cores, 1, "ceiling")):
         out = ctx.Queue()
         gos = [ctx.Queue() for _ in range(procs)]
-        children = [ctx.Process(target=_worker, args=(threads, batch, go, out)) for go in gos]
+        children = [ctx.Process(target=_worker, args=(threads, batch, program, go, out)) for go in gos]
         for c in children:
             c.start()
         for _ in children:
             out.get()  # warmed up
         setups.append((gos, out, children))
-    rates = ([], [])
+    rates = ([], [], [])
     for _ in range(rounds):
         for k, (gos, out, _) in enumerate(setups):
             for go in gos:
@@ -333,28 +397,33 @@ def main():
               f"({flops / ours / 1e9:.0f} GFLOP/s, {flops / ours / 1e9 / peak:.0%} of peak): {ratio:.2f}x")
 
     print(f"\n2. the whole machine: one process on {cores} threads (before) against {cores} single-threaded "
-          f"processes at once (the build now), medians of {args.rounds} alternating rounds:")
+          f"processes at once (the build now), and the ceiling program in the build's setting, medians of "
+          f"{args.rounds} alternating rounds:")
     machine = {}
     for batch, steps in ((100, 2 * args.steps), (1000, max(2, args.steps // 5))):
-        one, many = side_by_side(batch, steps, args.rounds)
+        one, many, ceiling = side_by_side(batch, steps, args.rounds)
         gain = statistics.median(b / a for a, b in zip(one, many))
-        one, many = statistics.median(one), statistics.median(many)
-        machine[batch] = {"before": 1 / one, "after": 1 / many}  # machine seconds per step
+        share = statistics.median(b / c for b, c in zip(many, ceiling))
+        one, many, ceiling = statistics.median(one), statistics.median(many), statistics.median(ceiling)
+        machine[batch] = {"before": 1 / one, "after": 1 / many, "ceiling": 1 / ceiling}  # machine seconds per step
         flops = step_flops(preset, batch)
         print(f"  batch {batch:4d}: {one:.1f} against {many:.1f} steps/s ({gain:.2f}x); side by side "
               f"{flops * many / 1e9:.0f} GFLOP/s ({flops * many / 1e9 / peak:.0%} of the {cores}-thread peak), "
               f"{per_step[batch]['reference'] * many:.2f}x the reference loop's steps on {cores} threads")
+        print(f"              ceiling {ceiling:.1f} steps/s, {flops * ceiling / 1e9:.0f} GFLOP/s "
+              f"({flops * ceiling / 1e9 / peak:.0%} of peak); the trainer runs at {share:.0%} of the ceiling's speed")
     ratio100 = per_step[100]["reference"] * (1 / machine[100]["after"])
 
     t_judge = judge_seconds(cfg.gan.eval_samples)
     print(f"\n3. the full experiments, from the medians above (steps only; each epoch adds an evaluation of "
-          f"{t_judge:.2f} s on {cores} threads):")
-    totals = {"before": [0.0, 0.0], "after": [0.0, 0.0]}  # [step seconds of the machine, flops]
+          f"{t_judge:.2f} s on {cores} threads), and 4. the ceiling:")
+    setups = ("before", "after", "ceiling")
+    totals = {setup: [0.0, 0.0] for setup in setups}  # [step seconds of the machine, flops]
     for name, exp in cfg.gan.experiments.items():
         steps = cfg.gan.train_images // exp.batch * exp.epochs
         flops = steps * step_flops(preset, exp.batch)
         line = []
-        for setup in ("before", "after"):
+        for setup in setups:
             seconds = steps * machine[exp.batch][setup]  # machine time: after, the cores share the work
             totals[setup][0] += seconds
             totals[setup][1] += flops

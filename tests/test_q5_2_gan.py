@@ -13,6 +13,8 @@ from hw4.q5_2_gan import metrics, nets, train
 from hw4.q5_2_gan.classifier import accuracy, predict, train_classifier
 from hw4.q5_2_gan.data import load_mnist
 
+from conftest import REPO
+
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
@@ -130,6 +132,28 @@ def test_each_step_moves_only_its_own_player():
     assert all(torch.equal(p, q) for p, q in zip(D.parameters(), d1))
     assert all(not torch.equal(p, q) for p, q in zip(G.parameters(), g0))
     assert all(p.requires_grad for p in D.parameters())
+
+
+def test_a_step_does_only_the_matrix_products_it_needs(monkeypatch):
+    """The count the speed benchmark divides by (bench/bench_gan.py) is what the trainer does,
+    and what the benchmark's ceiling program does: no gradient of the frozen player, no product
+    thrown away, so the GFLOP/s it prints are not inflated by work the step does not need."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    import bench_gan
+
+    batch = 7
+    G, D = nets.build("A", seed=0)
+    opt_g, opt_d = train.adam(G.parameters(), 2e-4), train.adam(D.parameters(), 2e-4)
+    gen = torch.Generator().manual_seed(0)
+    with FlopCounterMode(display=False) as trainer:
+        train.d_step(G, D, opt_d, fake_images(batch), gen, nets.PRESETS["A"].noise_dim)
+        train.g_step(G, D, opt_g, batch, gen, nets.PRESETS["A"].noise_dim, "cpu")
+    with FlopCounterMode(display=False) as ceiling:
+        bench_gan.Ceiling(batch).step()
+    counted = bench_gan.step_flops(nets.PRESETS["A"], batch)
+    assert trainer.get_total_flops() == ceiling.get_total_flops() == counted
 
 
 def test_losses_are_the_bce_of_the_reference():
