@@ -18,8 +18,9 @@ machine noise hits both alike. Printed, after a check that both loops make the s
    and nothing else (no activations, dropout, losses or statistics), in the trainer's order and
    layouts, in the build's setting. No trainer built on these kernels takes less time per step,
    so its fraction of the peak bounds what any of them can reach on this machine. Measured while
-   writing it (12 rounds): the ceiling 61% of the peak at batch 100, 84% at 1000, 71% over the
-   three experiments; our trainer 51%, 69%, 60%, that is 82 to 83% of the ceiling's speed.
+   writing it, two runs of 12 rounds: the ceiling 59 to 61% of the peak at batch 100, 76 to 84% at
+   1000, 67 to 71% over the three experiments; our trainer 46 to 51%, 64 to 69%, 54 to 60%, that is
+   79 to 83% of the ceiling's speed.
    bench_gan_alternatives.py measures what was tried to close that gap.
 
     HW4_DATA_DIR=../shared/data/mnist python bench/bench_gan.py [--steps 10] [--rounds 12]
@@ -141,7 +142,9 @@ def step_flops(preset: nets.Preset, batch: int) -> float:
 class Ceiling:
     """A step's matrix products and Adam updates and nothing else, on random inputs: the
     trainer's products in its order and layouts (forward addmm with W.t(), weight gradients
-    g.t() @ h, input gradients g @ W; the same count as step_flops), then the same fused Adam."""
+    g.t() @ h, input gradients g @ W; the same count as step_flops), then the same fused Adam.
+    The weight gradients are written into buffers kept from step to step, so the ceiling does
+    not pay for fresh memory the trainer's allocator would not hand it either."""
 
     def __init__(self, batch: int, preset: nets.Preset = nets.PRESETS["A"]):
         G, D = nets.build("A", 0)
@@ -164,7 +167,7 @@ class Ceiling:
     @staticmethod
     def backward(layers, inputs, g, to_input: bool):
         for i in reversed(range(len(layers))):
-            layers[i].weight.grad = g.t() @ inputs[i]
+            torch.mm(g.t(), inputs[i], out=layers[i].weight.grad)  # no allocation: nothing but the product
             if i > 0 or to_input:
                 g = g @ layers[i].weight
         return g
