@@ -27,6 +27,7 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -35,6 +36,7 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from hw4.q5_2_gan import nets, train  # noqa: E402
+from bench_gan import alternate  # noqa: E402  (beside this script)
 
 
 # ----------------------------------------------------------------------------- by hand
@@ -236,13 +238,14 @@ def main():
             gen = torch.Generator().manual_seed(0)
             runs[name] = (lambda e=epoch, G=G, D=D, og=opt_g, od=opt_d, gen=gen:
                           e(G, D, og, od, x, batch, gen, 100))
-        times = {name: [] for name in runs}
-        for r in range(args.rounds + 1):
-            for name, run in runs.items():
-                start = time.process_time()  # CPU time of one thread: robust to other tenants
-                run()
-                if r:
-                    times[name].append((time.process_time() - start) / steps)
+        for run in runs.values():
+            run()  # warm-up (and, for compiled, the compilation)
+
+        def per_step(run):  # CPU time of one thread: robust to other tenants
+            start = time.process_time()
+            run()
+            return (time.process_time() - start) / steps
+        times = alternate(args.rounds, **{name: partial(per_step, run) for name, run in runs.items()})
         base = statistics.median(times["ours"])
         print(f"batch {batch}, 1 thread, ms per step (medians of {args.rounds} rounds; speed against ours): " +
               ", ".join(f"{name} {statistics.median(t) * 1e3:.1f} ({base / statistics.median(t):.2f}x)"

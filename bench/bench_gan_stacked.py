@@ -20,6 +20,7 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -28,6 +29,7 @@ import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from hw4.q5_2_gan import nets, train  # noqa: E402
+from bench_gan import alternate  # noqa: E402  (beside this script)
 
 G_SLOPE = nets.PRESETS["A"].g_slope
 
@@ -157,13 +159,14 @@ def main():
             gen = torch.Generator().manual_seed(0)
             runs[f"stacked x{copies}"] = (copies, lambda g=g, d=d, D=D, og=og, od=od, gen=gen:
                                           stacked_epoch(g, d, D, og, od, x, batch, gen, 100))
-        times = {name: [] for name in runs}
-        for r in range(args.rounds + 1):
-            for name, (copies, run) in runs.items():
-                start = clock()
-                run()
-                if r:  # the first round warms up
-                    times[name].append((clock() - start) / steps / copies)
+        for _, run in runs.values():
+            run()  # warm-up
+
+        def per_step(copies, run):
+            start = clock()
+            run()
+            return (clock() - start) / steps / copies
+        times = alternate(args.rounds, **{name: partial(per_step, *run) for name, run in runs.items()})
         base = statistics.median(times["single"])
         print(f"batch {batch}, {args.threads} thread(s), ms per experiment-step (medians of {args.rounds} rounds): " +
               ", ".join(f"{name} {statistics.median(t) * 1e3:.1f} ({base / statistics.median(t):.3f}x)"
